@@ -1,0 +1,157 @@
+/**
+ * An in-memory `SessionStore`: the fastest engine, and the one to use in tests.
+ *
+ * Everything is lost when the process stops, so use it where that is acceptable (development, tests, data that
+ * is cheap to lose), or `FileStore` / `RedisStore` otherwise.
+ *
+ * @since 0.1.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { MemoryIndex, sweepExpired } from "./internal/memoryIndex.js"
+import * as Options from "./internal/options.js"
+import * as Store from "./Store.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemStoreOptions {
+  /**
+   * How often the background cleanup removes expired sessions from memory. Default: 1 minute. `0` disables the
+   * cleanup (expired sessions are still never returned: expiry is checked on every read).
+   */
+  readonly cleanupInterval?: Duration.DurationInput | undefined
+  /**
+   * The most sessions kept at once. When the store is full, saving a new token evicts the session closest to its
+   * expiry.
+   *
+   * Why not least-recently-used: whoever can mint sessions (any anonymous visitor) could flush an LRU store of
+   * every real user's session by creating new ones. Evicting by nearest expiry drops the sessions that had the
+   * least time left anyway, and a session that is kept alive by its user (`idleTimeout` renewals) moves away
+   * from the front.
+   */
+  readonly maxSessions?: number | undefined
+}
+
+/**
+ * The MemStore service: a `SessionStore` plus the number of entries held in memory.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface MemStore extends Store.SessionStoreService {
+  /** How many entries are held in memory, expired or not (a sweep or a read removes expired ones). */
+  readonly size: Effect.Effect<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export const MemStore: Context.Tag<MemStore, MemStore> = Context.GenericTag<MemStore>("effect-session/MemStore")
+
+const closed = (method: string) => new Store.SessionStoreError({ reason: "Closed", method })
+
+/**
+ * Creates a MemStore in the current scope. The cleanup fiber (when enabled) runs in that scope and stops when it
+ * closes; after that, every operation fails with a `Closed` error.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: MemStoreOptions = {}
+): Effect.Effect<MemStore, Store.SessionStoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const cleanupInterval = yield* Options.duration(
+      "MemStore.make",
+      "cleanupInterval",
+      options.cleanupInterval,
+      "1 minute"
+    )
+    const maxSessions = yield* Options.positiveInteger("MemStore.make", "maxSessions", options.maxSessions)
+    const index = new MemoryIndex()
+    let isClosed = false
+
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        isClosed = true
+      })
+    )
+
+    const sweep = Effect.flatMap(Clock.currentTimeMillis, (now) => sweepExpired(index, now))
+    if (Duration.greaterThan(cleanupInterval, Duration.zero)) {
+      yield* sweep.pipe(
+        Effect.repeat(Schedule.spaced(cleanupInterval)),
+        Effect.delay(cleanupInterval),
+        Effect.interruptible,
+        Effect.forkScoped
+      )
+    }
+
+    const store = Store.make({
+      find: (token) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (isClosed) return Effect.fail(closed("find"))
+          const entry = index.get(token, now)
+          return Effect.succeed(entry === undefined ? Option.none() : Option.some(entry.data.slice()))
+        }),
+      save: (token, data, expiry) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (isClosed) return Effect.fail(closed("save"))
+          const expiresAt = DateTime.toEpochMillis(expiry)
+          if (expiresAt <= now) index.delete(token)
+          else index.set(token, data.slice(), expiresAt, maxSessions)
+          return Effect.void
+        }),
+      delete: (token) =>
+        Effect.suspend(() => {
+          if (isClosed) return Effect.fail(closed("delete"))
+          index.delete(token)
+          return Effect.void
+        }),
+      all: Stream.unwrap(Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (isClosed) return Effect.fail(closed("all"))
+        const live = index.live(now)
+        return Effect.succeed(
+          Stream.fromIterable(live).pipe(
+            Stream.map((entry) => [entry.token, entry.data.slice()] as const)
+          )
+        )
+      }))
+    })
+
+    return MemStore.of({ ...store, size: Effect.sync(() => index.size) })
+  })
+
+/**
+ * A layer providing both the generic `SessionStore` and the `MemStore` tag.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { MemStore, Store } from "effect-session"
+ *
+ * const program = Store.find("token").pipe(
+ *   Effect.provide(MemStore.layer({ cleanupInterval: "5 minutes" }))
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options?: MemStoreOptions
+): Layer.Layer<Store.SessionStore | MemStore, Store.SessionStoreError> =>
+  Layer.scopedContext(
+    Effect.map(make(options), (store) => Context.make(MemStore, store).pipe(Context.add(Store.SessionStore, store)))
+  )

@@ -1,0 +1,136 @@
+/**
+ * The in-memory index behind MemStore (and FileStore's read path): a `Map` from token to entry plus an
+ * expiry-ordered heap, so that expiry checks are O(1), sweeps cost in proportion to what expired, and eviction
+ * picks the entry closest to its expiry in O(log n).
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import { ExpiryHeap, type HeapEntry } from "./expiryHeap.js"
+
+/** @internal */
+export interface IndexEntry extends HeapEntry {
+  readonly token: string
+  data: Uint8Array
+}
+
+/** @internal */
+export class MemoryIndex {
+  readonly map = new Map<string, IndexEntry>()
+  readonly heap = new ExpiryHeap<IndexEntry>()
+
+  get size(): number {
+    return this.map.size
+  }
+
+  /** The live entry for `token`; an expired one is dropped on the way. */
+  get(token: string, now: number): IndexEntry | undefined {
+    const entry = this.map.get(token)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt <= now) {
+      this.removeEntry(entry)
+      return undefined
+    }
+    return entry
+  }
+
+  /**
+   * Inserts or replaces. The caller owns `data` from now on (pass a copy). Returns the entries evicted to respect
+   * `maxSize` (the ones closest to their expiry).
+   */
+  set(token: string, data: Uint8Array, expiresAt: number, maxSize?: number): Array<IndexEntry> | undefined {
+    const existing = this.map.get(token)
+    if (existing !== undefined) {
+      existing.data = data
+      if (existing.expiresAt !== expiresAt) {
+        existing.expiresAt = expiresAt
+        this.heap.update(existing)
+      }
+      return undefined
+    }
+    let evicted: Array<IndexEntry> | undefined
+    if (maxSize !== undefined) {
+      while (this.map.size >= maxSize) {
+        const victim = this.heap.pop()
+        if (victim === undefined) break
+        this.map.delete(victim.token)
+        ;(evicted ??= []).push(victim)
+      }
+    }
+    const entry: IndexEntry = { token, data, expiresAt, heapIndex: -1 }
+    this.map.set(token, entry)
+    this.heap.push(entry)
+    return evicted
+  }
+
+  delete(token: string): IndexEntry | undefined {
+    const entry = this.map.get(token)
+    if (entry !== undefined) this.removeEntry(entry)
+    return entry
+  }
+
+  clear(): void {
+    this.map.clear()
+    this.heap.clear()
+  }
+
+  /**
+   * Removes expired entries until none is left or `budgetMs` of wall time has passed.
+   * Returns whether the sweep finished, and calls `onRemove` for each removed entry.
+   */
+  sweepSome(now: number, budgetMs: number, onRemove?: (entry: IndexEntry) => void): boolean {
+    const started = performance.now()
+    let n = 0
+    for (;;) {
+      const top = this.heap.peek()
+      if (top === undefined || top.expiresAt > now) return true
+      this.heap.pop()
+      this.map.delete(top.token)
+      if (onRemove !== undefined) onRemove(top)
+      if ((++n & 255) === 0 && performance.now() - started >= budgetMs) return false
+    }
+  }
+
+  /** The live entries at `now`, as a snapshot. */
+  live(now: number): Array<IndexEntry> {
+    const out: Array<IndexEntry> = []
+    for (const entry of this.map.values()) {
+      if (entry.expiresAt > now) out.push(entry)
+    }
+    return out
+  }
+
+  private removeEntry(entry: IndexEntry): void {
+    this.map.delete(entry.token)
+    this.heap.remove(entry)
+  }
+}
+
+/**
+ * Gives the event loop a turn (I/O callbacks, timers) and resumes. Unlike `Effect.sleep(0)` it does not depend on
+ * the `Clock`, so it also makes progress under `TestClock`.
+ *
+ * @internal
+ */
+export const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
+
+/**
+ * Sweeps expired entries in slices of at most `sliceMs` of work, yielding to the event loop between slices, so a
+ * sweep of a million sessions never blocks other fibers for long.
+ *
+ * @internal
+ */
+export const sweepExpired = (
+  index: MemoryIndex,
+  now: number,
+  onRemove?: (entry: IndexEntry) => void,
+  sliceMs = 5
+): Effect.Effect<void> =>
+  Effect.suspend(function loop(): Effect.Effect<void> {
+    return index.sweepSome(now, sliceMs, onRemove)
+      ? Effect.void
+      : Effect.zipRight(yieldToEventLoop, Effect.suspend(loop))
+  })
