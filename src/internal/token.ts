@@ -1,0 +1,41 @@
+/**
+ * Session tokens: 32 bytes from the operating system's CSPRNG, base64url without padding (43 characters).
+ *
+ * @internal
+ */
+import { createHash, randomBytes } from "node:crypto"
+
+/** @internal */
+export const TOKEN_BYTES = 32
+
+/** @internal */
+export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/
+
+/** @internal */
+export const generate = (): string => randomBytes(TOKEN_BYTES).toString("base64url")
+
+/** @internal */
+export const isWellFormed = (value: string | undefined): value is string =>
+  value !== undefined && value.length === 43 && TOKEN_PATTERN.test(value)
+
+/** The key a token is stored under when `hashTokenInStore` is on: base64url(SHA-256(token)). @internal */
+export const hash = (token: string): string => createHash("sha256").update(token).digest("base64url")
+
+/**
+ * The raw value of the first cookie named `name` in a `Cookie` header, without percent-decoding (a token is
+ * base64url, so an encoded value is not a token). Browsers list the most specific cookie first.
+ *
+ * @internal
+ */
+export const cookieValue = (header: string | undefined, name: string): string | undefined => {
+  if (header === undefined) return undefined
+  let start = 0
+  while (start < header.length) {
+    let end = header.indexOf(";", start)
+    if (end === -1) end = header.length
+    const eq = header.indexOf("=", start)
+    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) return header.slice(eq + 1, end).trim()
+    start = end + 1
+  }
+  return undefined
+}
