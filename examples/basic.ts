@@ -1,0 +1,52 @@
+/**
+ * The seeds' example, the Effect way: `/put` stores a message in the session, `/get` reads it back.
+ *
+ *   npm start                       # port 4000 (or PORT); engine from SESSION_STORE (default: file)
+ *   curl -i -c jar -b jar http://localhost:4000/put
+ *   curl -i -c jar -b jar http://localhost:4000/get     # Hello world!
+ */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { createServer } from "node:http"
+import * as HttpSession from "../src/HttpSession.js"
+import * as Session from "../src/Session.js"
+import { StoreFromEnv } from "./store.js"
+
+const Message = Session.key("message", Schema.String)
+
+export const app = HttpRouter.empty.pipe(
+  HttpRouter.get(
+    "/put",
+    Effect.as(Session.set(Message, "Hello world!"), HttpServerResponse.text("OK\n"))
+  ),
+  HttpRouter.get(
+    "/get",
+    Effect.map(Session.get(Message), (message) => HttpServerResponse.text(Option.getOrElse(message, () => "") + "\n"))
+  ),
+  HttpRouter.get("/health", Effect.succeed(HttpServerResponse.text("ok\n"))),
+  HttpSession.middleware
+)
+
+export const ServerLive = Layer.unwrapEffect(Effect.gen(function*() {
+  const port = yield* Config.port("PORT").pipe(Config.withDefault(4000))
+  return HttpServer.serve(app, HttpMiddleware.logger).pipe(
+    HttpServer.withLogAddress,
+    Layer.provide(NodeHttpServer.layer(createServer, { port }))
+  )
+})).pipe(
+  Layer.provide(Session.layer()),
+  Layer.provide(StoreFromEnv)
+)
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  Layer.launch(ServerLive).pipe(NodeRuntime.runMain)
+}
