@@ -17,3 +17,17 @@ export * as Store from "./Store.js"
  * @since 0.1.0
  */
 export * as MemStore from "./MemStore.js"
+
+/**
+ * The session: typed keys, lifecycle (renew, destroy), and the framework-agnostic `SessionManager`.
+ *
+ * @since 0.1.0
+ */
+export * as Session from "./Session.js"
+
+/**
+ * Adapters into `@effect/platform`'s HTTP server.
+ *
+ * @since 0.1.0
+ */
+export * as HttpSession from "./HttpSession.js"
