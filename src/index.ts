@@ -19,6 +19,13 @@ export * as Store from "./Store.js"
 export * as MemStore from "./MemStore.js"
 
 /**
+ * The Redis engine (standalone or Cluster; needs the optional peer `ioredis`).
+ *
+ * @since 0.1.0
+ */
+export * as RedisStore from "./RedisStore.js"
+
+/**
  * The session: typed keys, lifecycle (renew, destroy), and the framework-agnostic `SessionManager`.
  *
  * @since 0.1.0
