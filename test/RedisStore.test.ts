@@ -25,6 +25,7 @@ import { randomBytes } from "node:crypto"
 import * as RedisStore from "../src/RedisStore.js"
 import * as Store from "../src/Store.js"
 import { storeConformance } from "./conformance.js"
+import { sessionSuite } from "./sessionSuite.js"
 import { availability, rawCommand, RedisCluster, RedisServer, unavailableReason } from "./helpers/redis.js"
 
 // --- process-level watch: nothing may escape to the process as an unhandled rejection or an unhandled ioredis
@@ -146,6 +147,11 @@ describeRedis("server", "RedisStore (standalone)", () => {
     "RedisStore (standalone, layer)",
     () => RedisStore.layer({ url: Redacted.make(standaloneUrl()), prefix: freshPrefix("conf") }),
     { clock: "live" }
+  )
+
+  sessionSuite(
+    "RedisStore (standalone)",
+    () => RedisStore.layer({ url: Redacted.make(standaloneUrl()), prefix: freshPrefix("http") })
   )
 
   describe("key layout and TTL", () => {
