@@ -3,14 +3,18 @@
  * backend.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
+import fc from "fast-check"
 import * as Store from "../src/Store.js"
 
 export interface ConformanceOptions {
@@ -169,6 +173,61 @@ export const storeConformance = <E>(
         const matches = values.filter((value) => Buffer.from(value).equals(Buffer.from(found)))
         assert.strictEqual(matches.length, 1)
       })))
+
+    test(
+      "arbitrary tokens and payloads are stored exactly or refused with a typed error; neighbours stay intact",
+      () =>
+        run(Effect.gen(function*() {
+          const runtime = yield* Effect.runtime<Store.SessionStore>()
+          const expiry = yield* inFuture("1 hour")
+          const token = fc.oneof(
+            fc.string({ unit: "binary", maxLength: 64 }),
+            fc.string({ unit: "grapheme", maxLength: 32 }),
+            fc.string({ minLength: 1000, maxLength: 5000 })
+          )
+          const payload = fc.oneof(
+            fc.uint8Array({ maxLength: 512 }),
+            fc.uint8Array({ minLength: 60_000, maxLength: 70_000 })
+          )
+          const stored = new Map<string, Uint8Array>()
+          yield* Effect.promise(() =>
+            fc.assert(
+              fc.asyncProperty(fc.array(fc.tuple(token, payload), { minLength: 1, maxLength: 8 }), async (batch) => {
+                await Runtime.runPromise(runtime)(Effect.gen(function*() {
+                  for (const [t, data] of batch) {
+                    const exit = yield* Effect.exit(Store.save(t, data, expiry))
+                    if (Exit.isSuccess(exit)) stored.set(t, data)
+                    else {
+                      const error = Cause.failureOption(exit.cause)
+                      assert.isTrue(Option.isSome(error), `a defect saving a token of ${t.length} characters`)
+                      assert.strictEqual(Option.getOrThrow(error)._tag, "SessionStoreError")
+                    }
+                  }
+                  // every entry saved so far, from this batch and earlier ones, reads back exactly
+                  for (const [t, data] of stored) {
+                    const found = yield* Store.find(t)
+                    assert.isTrue(Option.isSome(found), `token of ${t.length} characters went missing`)
+                    assert.isTrue(Buffer.from(Option.getOrThrow(found)).equals(Buffer.from(data)))
+                  }
+                }))
+              }),
+              { numRuns: 40 }
+            )
+          )
+          // and one 16 MiB value beside them
+          const big = filled(16 * 1024 * 1024, 9)
+          const exit = yield* Effect.exit(Store.save("sixteen-mib", big, expiry))
+          if (Exit.isSuccess(exit)) {
+            assert.isTrue(Buffer.from((yield* findBytes("sixteen-mib"))!).equals(Buffer.from(big)))
+          } else {
+            assert.strictEqual(Option.getOrThrow(Cause.failureOption(exit.cause))._tag, "SessionStoreError")
+          }
+          for (const [t, data] of stored) {
+            assert.isTrue(Buffer.from((yield* findBytes(t))!).equals(Buffer.from(data)))
+          }
+        })),
+      { timeout: 120_000 }
+    )
 
     test("all yields exactly the live entries", () =>
       run(Effect.gen(function*() {
