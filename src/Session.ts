@@ -392,7 +392,12 @@ export const makeManager = (
     return SessionManager.of({
       options: resolved,
       begin: (cookieValue) =>
-        new SessionState(resolved, store, Token.isWellFormed(cookieValue) ? cookieValue : undefined)
+        new SessionState(
+          resolved,
+          store,
+          Token.isWellFormed(cookieValue) ? cookieValue : undefined,
+          cookieValue !== undefined
+        )
     })
   })
 
@@ -432,7 +437,10 @@ class SessionState implements SessionHandle {
   constructor(
     readonly options: ResolvedSessionOptions,
     readonly store: Store.SessionStoreService,
-    readonly cookieToken: string | undefined
+    /** The cookie's value when it has the shape of a token; anything else is never looked up. */
+    readonly cookieToken: string | undefined,
+    /** Whether the request carried a session cookie at all (well-formed or not). */
+    readonly hadCookie: boolean
   ) {
     const locked = <A, E>(f: () => Effect.Effect<A, E>) => this.lock.withPermits(1)(Effect.suspend(f))
     const loading = <A>(f: (now: number) => A) =>
@@ -604,12 +612,18 @@ class SessionState implements SessionHandle {
     this.lock.withPermits(1)(Effect.flatMap(Clock.currentTimeMillis, (now) => {
       switch (this.state) {
         case "destroyed":
-          return Effect.succeed<CommitResult>({ _tag: "ExpireCookie" })
+          // Only expire a cookie the request carried. A request without one (such as a cross-site form POST,
+          // which SameSite=Lax strips of the cookie) must not delete the browser's cookie: its response may
+          // still set cookies, and an unconditional deletion would let any site log users out.
+          return Effect.succeed<CommitResult>(this.hadCookie ? { _tag: "ExpireCookie" } : { _tag: "Unchanged" })
         case "modified": {
           const expiry = this.expiryAt(now)
           if (expiry <= now) {
             // the deadline was moved into the past: the session is over
-            return Effect.as(this.deleteCurrent, { _tag: "ExpireCookie" } as const)
+            return Effect.as(
+              this.deleteCurrent,
+              this.hadCookie ? { _tag: "ExpireCookie" } as const : { _tag: "Unchanged" } as const
+            )
           }
           const token = this.currentToken ?? Token.generate()
           return this.save(token, expiry).pipe(

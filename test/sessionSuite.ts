@@ -241,6 +241,20 @@ export const sessionSuite = <E>(
           assert.strictEqual((yield* Store.find(sha(old))).pipe(Option.isNone), true)
         }), { cookie: { domain: "example.test", path: "/app", sameSite: "strict" } }))
 
+    it.effect("destroy on a request without a session cookie sends no deletion cookie (no cross-site logout)", () =>
+      run((jar) =>
+        Effect.gen(function*() {
+          yield* jar.request("/put")
+          // what a cross-site form POST looks like: SameSite=Lax keeps the cookie out of the request
+          const crossSite = yield* jar.request("/destroy", { cookie: "" })
+          assert.deepStrictEqual(crossSite.setCookies, [])
+          assert.strictEqual((yield* jar.request("/get")).body, "Hello world!")
+          // a malformed cookie is still the browser's session cookie: destroy expires it
+          const malformed = yield* jar.request("/destroy", { cookie: "session=garbage" })
+          assert.match(malformed.setCookies[0]!, /^session=; Max-Age=0;/)
+        })
+      ))
+
     it.effect("a set after destroy in the same request starts a fresh session with a new token", () =>
       run((jar) =>
         Effect.gen(function*() {
