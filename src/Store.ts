@@ -128,12 +128,14 @@ export class SessionStore extends Context.Tag("effect-session/SessionStore")<Ses
  * @since 0.1.0
  * @category constructors
  */
+const spanOptions = { captureStackTrace: false } as const
+
 export const make = (impl: SessionStoreService): SessionStoreService =>
   SessionStore.of({
-    find: (token) => Effect.withSpan(impl.find(token), "SessionStore.find"),
-    save: (token, data, expiry) => Effect.withSpan(impl.save(token, data, expiry), "SessionStore.save"),
-    delete: (token) => Effect.withSpan(impl.delete(token), "SessionStore.delete"),
-    all: Stream.withSpan(impl.all, "SessionStore.all")
+    find: (token) => Effect.withSpan(impl.find(token), "SessionStore.find", spanOptions),
+    save: (token, data, expiry) => Effect.withSpan(impl.save(token, data, expiry), "SessionStore.save", spanOptions),
+    delete: (token) => Effect.withSpan(impl.delete(token), "SessionStore.delete", spanOptions),
+    all: Stream.withSpan(impl.all, "SessionStore.all", spanOptions)
   })
 
 /**
