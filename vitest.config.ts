@@ -10,7 +10,7 @@ export default defineConfig({
     pool: "forks",
     projects: [
       { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: load } },
-      { extends: true, test: { name: "load", include: load, fileParallelism: false } }
+      { extends: true, test: { name: "load", include: load } }
     ]
   }
 })
