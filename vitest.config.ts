@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config"
 
 /** Load tests measure latency and memory: they run on their own, one file at a time, after the others. */
-const load = ["test/soak.test.ts", "test/faults.test.ts"]
+const load = ["test/soak.test.ts", "test/faults.test.ts", "test/crash.test.ts"]
 
 export default defineConfig({
   test: {

@@ -1,7 +1,8 @@
 /**
  * The engine the examples run on, chosen by `SESSION_STORE`:
  *
- * - `file` (the default): FileStore at `SESSION_FILE` (default `.sessions/sessions.log`); sessions survive restarts.
+ * - `file` (the default): FileStore at `SESSION_FILE` (default `.sessions/sessions.log`), fsync policy `SESSION_SYNC`
+ *   (`always`, `everysec` (default) or `never`); sessions survive restarts.
  * - `memory`: MemStore; sessions are lost when the process stops.
  * - `redis`: RedisStore at `REDIS_URL` (default `redis://127.0.0.1:6379`), keys under `SESSION_PREFIX`.
  */
@@ -16,12 +17,12 @@ import * as FileStore from "../src/FileStore.js"
 import * as MemStore from "../src/MemStore.js"
 import * as RedisStore from "../src/RedisStore.js"
 
-const fileStore = (path: string) =>
+const fileStore = (path: string, sync: "always" | "everysec" | "never") =>
   Layer.unwrapEffect(Effect.gen(function*() {
     const fs = yield* FileSystem.FileSystem
     const dir = (yield* Path.Path).dirname(path)
     yield* fs.makeDirectory(dir, { recursive: true })
-    return FileStore.layer({ path, sync: "everysec" })
+    return FileStore.layer({ path, sync })
   })).pipe(Layer.provide(NodeContext.layer))
 
 type StoreLayer = Layer.Layer<Store.SessionStore, unknown>
@@ -42,8 +43,11 @@ export const StoreFromEnv: StoreLayer = Layer.unwrapEffect(Effect.gen(function*(
     }
     case "file": {
       const path = yield* Config.string("SESSION_FILE").pipe(Config.withDefault(".sessions/sessions.log"))
-      yield* Effect.logInfo(`session store: file (${path})`)
-      return fileStore(path)
+      const sync = yield* Config.literal("always", "everysec", "never")("SESSION_SYNC").pipe(
+        Config.withDefault("everysec")
+      )
+      yield* Effect.logInfo(`session store: file (${path}, sync ${sync})`)
+      return fileStore(path, sync)
     }
   }
 }))

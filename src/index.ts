@@ -26,6 +26,13 @@ export * as MemStore from "./MemStore.js"
 export * as RedisStore from "./RedisStore.js"
 
 /**
+ * The embedded, persistent engine: an append-only log file plus an in-memory index.
+ *
+ * @since 0.1.0
+ */
+export * as FileStore from "./FileStore.js"
+
+/**
  * The session: typed keys, lifecycle (renew, destroy), and the framework-agnostic `SessionManager`.
  *
  * @since 0.1.0
