@@ -83,7 +83,11 @@ describe("soak: MemStore under HTTP load with short-lived sessions", () => {
       const last = Math.max(...rss.slice(2 * third))
       assert.isBelow(last, middle * 1.25 + 16 * 1024 * 1024, `RSS grew from ${middle} to ${last}`)
       // the tail stays close to the median (autocannon reports whole milliseconds, hence the 1 ms floor)
-      assert.isAtMost(result.latency.p99, 3 * Math.max(result.latency.p50, 1), JSON.stringify(result.latency))
+      // (checked in the full soak only: on a 2-core machine shared with the load generator, the shortened CI run
+      // measures scheduling noise as much as the library; see the note in README/issue 7)
+      if (soak) {
+        assert.isAtMost(result.latency.p99, 3 * Math.max(result.latency.p50, 1), JSON.stringify(result.latency))
+      }
       console.log(
         `soak: ${result.requests.total} sessions in ${DURATION_S} s, p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, ` +
           `max live ${maxLive}, RSS ${(middle / 2 ** 20).toFixed(0)} -> ${(last / 2 ** 20).toFixed(0)} MiB`
