@@ -25,8 +25,8 @@ import { randomBytes } from "node:crypto"
 import * as RedisStore from "../src/RedisStore.js"
 import * as Store from "../src/Store.js"
 import { storeConformance } from "./conformance.js"
-import { sessionSuite } from "./sessionSuite.js"
 import { availability, rawCommand, RedisCluster, RedisServer, unavailableReason } from "./helpers/redis.js"
+import { sessionSuite } from "./sessionSuite.js"
 
 // --- process-level watch: nothing may escape to the process as an unhandled rejection or an unhandled ioredis
 // "error" event (ioredis prints those with console.error instead of throwing)
