@@ -30,7 +30,7 @@ export const startExample = (file: string, env: Record<string, string>, probe: s
       const base = `http://127.0.0.1:${port}`
       const deadline = Date.now() + 30_000
       for (;;) {
-        if (child.exitCode !== null) throw new Error(`${file} exited early:\n${output}`)
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${file} exited early:\n${output}`)
         try {
           await fetch(base + probe)
           return { child, base, output: () => output }
@@ -46,7 +46,8 @@ export const startExample = (file: string, env: Record<string, string>, probe: s
 export const stop = (child: ChildProcess) =>
   Effect.promise(() =>
     new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve()
+      // a process killed by a signal has a signalCode and no exitCode
+      if (child.exitCode !== null || child.signalCode !== null) return resolve()
       child.once("exit", () => resolve())
       child.kill("SIGTERM")
     })
