@@ -1,0 +1,43 @@
+/**
+ * Child process: runs one store-level group (memory, redis or file) and reports its results. The Redis group
+ * starts its own private redis-server on a free port, as the tests do, and stops it afterwards.
+ */
+import { RedisServer } from "../../test/helpers/redis.js"
+import { childMain } from "../lib/child.js"
+import { makeWorkload, storedSizes } from "../lib/workload.js"
+import { IN_FLIGHT_64, runGroup, SEQUENTIAL, type SubjectResult } from "../store/group.js"
+import { type GroupId, groupSubjects } from "../store/groups.js"
+
+export interface StoreGroupInput {
+  readonly id: GroupId
+  readonly sessions: number
+  readonly ops: number
+  readonly rounds: number
+  readonly limitMs: number
+  readonly warmupOps: number
+}
+
+export interface StoreGroupOutput {
+  readonly results: ReadonlyArray<SubjectResult>
+  readonly sizes: { readonly ours: number; readonly express: number }
+  readonly redisVersion?: string
+}
+
+childMain<StoreGroupInput, StoreGroupOutput>(async (input) => {
+  const workload = makeWorkload(input.sessions, input.ops)
+  // before the run: session-file-store adds a field to the session objects it saves
+  const sizes = storedSizes(workload)
+  const redis = input.id === "redis" ? await RedisServer.start() : undefined
+  try {
+    const results = await runGroup(groupSubjects(input.id, redis?.url), workload, {
+      rounds: input.rounds,
+      modes: [SEQUENTIAL, IN_FLIGHT_64],
+      limit: { ops: input.ops, ms: input.limitMs },
+      warmup: { ops: input.warmupOps, ms: Math.min(1000, input.limitMs) },
+      log: (line) => console.log(line)
+    })
+    return { results, sizes }
+  } finally {
+    await redis?.dispose()
+  }
+})
