@@ -16,6 +16,7 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { fromBinary, MAX_BINARY_LENGTH, toBinary } from "./internal/bytes.js"
 import { MemoryIndex, sweepExpired } from "./internal/memoryIndex.js"
 import * as Options from "./internal/options.js"
 import * as Store from "./Store.js"
@@ -61,6 +62,13 @@ export const MemStore: Context.Tag<MemStore, MemStore> = Context.GenericTag<MemS
 
 const closed = (method: string) => new Store.SessionStoreError({ reason: "Closed", method })
 
+const tooLarge = (length: number) =>
+  new Store.SessionStoreError({
+    reason: "InvalidInput",
+    method: "save",
+    description: `the data is ${length} bytes long, above the limit of ${MAX_BINARY_LENGTH}`
+  })
+
 /**
  * Creates a MemStore in the current scope. The cleanup fiber (when enabled) runs in that scope and stops when it
  * closes; after that, every operation fails with a `Closed` error.
@@ -79,7 +87,8 @@ export const make = (
       "1 minute"
     )
     const maxSessions = yield* Options.positiveInteger("MemStore.make", "maxSessions", options.maxSessions)
-    const index = new MemoryIndex()
+    // each session's bytes as a binary string: see internal/bytes.ts for why
+    const index = new MemoryIndex<string>()
     let isClosed = false
 
     yield* Effect.addFinalizer(() =>
@@ -103,14 +112,15 @@ export const make = (
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           if (isClosed) return Effect.fail(closed("find"))
           const entry = index.get(token, now)
-          return Effect.succeed(entry === undefined ? Option.none() : Option.some(entry.data.slice()))
+          return Effect.succeed(entry === undefined ? Option.none() : Option.some(fromBinary(entry.data)))
         }),
       save: (token, data, expiry) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           if (isClosed) return Effect.fail(closed("save"))
+          if (data.length > MAX_BINARY_LENGTH) return Effect.fail(tooLarge(data.length))
           const expiresAt = DateTime.toEpochMillis(expiry)
           if (expiresAt <= now) index.delete(token)
-          else index.set(token, data.slice(), expiresAt, maxSessions)
+          else index.set(token, toBinary(data), expiresAt, maxSessions)
           return Effect.void
         }),
       delete: (token) =>
@@ -124,7 +134,7 @@ export const make = (
         const live = index.live(now)
         return Effect.succeed(
           Stream.fromIterable(live).pipe(
-            Stream.map((entry) => [entry.token, entry.data.slice()] as const)
+            Stream.map((entry) => [entry.token, fromBinary(entry.data)] as const)
           )
         )
       }))

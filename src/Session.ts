@@ -423,16 +423,57 @@ export const layer = (options?: SessionOptions): Layer.Layer<SessionManager, Ses
 
 const noMs = Number.POSITIVE_INFINITY
 
+/**
+ * The `SessionService` of one request: bound functions over its `SessionState`, and getters (on the prototype,
+ * so that they cost nothing until used) for the effects.
+ */
+class BoundSession implements SessionService {
+  constructor(private readonly state: SessionState) {}
+  readonly get = <A, I>(key: SessionKey<A, I>) => this.state.get(key)
+  readonly set = <A, I>(key: SessionKey<A, I>, value: A) => this.state.set(key, value)
+  readonly remove = (key: SessionKey<any, any>) => this.state.remove(key)
+  readonly pop = <A, I>(key: SessionKey<A, I>) => this.state.pop(key)
+  readonly has = (key: SessionKey<any, any>) => this.state.has(key)
+  readonly rememberMe = (remember: boolean) => this.state.rememberMe(remember)
+  readonly setDeadline = (deadline: DateTime.Utc) => this.state.setDeadline(deadline)
+  get keys() {
+    return this.state.keys
+  }
+  get clear() {
+    return this.state.clear
+  }
+  get renew() {
+    return this.state.renew
+  }
+  get destroy() {
+    return this.state.destroy
+  }
+  get status() {
+    return this.state.status
+  }
+  get deadline() {
+    return this.state.deadline
+  }
+  get token() {
+    return this.state.token
+  }
+}
+
+/**
+ * The state of one request's session. This runs on every
+ * request, so it is a class with its methods on the prototype (no closures per request), and the only
+ * synchronisation is around the lazy load: operations after the load change plain fields synchronously.
+ */
 class SessionState implements SessionHandle {
   private loaded = false
+  /** Serialises concurrent first uses of the session so that the store is read once; made on first need. */
+  private loadLock: Effect.Semaphore | undefined = undefined
   /** The token of the stored session this request is using; `undefined` for a new, not yet saved one. */
   private currentToken: string | undefined = undefined
   private deadlineMs = 0
   private remember = false
   private readonly values = new Map<string, unknown>()
   private state: Status = "unmodified"
-  private readonly lock = Effect.unsafeMakeSemaphore(1)
-  readonly session: SessionService
 
   constructor(
     readonly options: ResolvedSessionOptions,
@@ -441,88 +482,145 @@ class SessionState implements SessionHandle {
     readonly cookieToken: string | undefined,
     /** Whether the request carried a session cookie at all (well-formed or not). */
     readonly hadCookie: boolean
-  ) {
-    const locked = <A, E>(f: () => Effect.Effect<A, E>) => this.lock.withPermits(1)(Effect.suspend(f))
-    const loading = <A>(f: (now: number) => A) =>
-      locked(() => Effect.flatMap(this.load, () => Effect.map(Clock.currentTimeMillis, f)))
-    const loadingEffect = <A, E>(f: (now: number) => Effect.Effect<A, E>) =>
-      locked(() => Effect.flatMap(this.load, () => Effect.flatMap(Clock.currentTimeMillis, f)))
+  ) {}
 
-    const getValue = <A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> => {
-      if (!this.values.has(key.name)) return Effect.succeedNone
-      return key.decode(this.values.get(key.name)).pipe(
-        Effect.map(Option.some),
-        Effect.mapError((cause) =>
-          new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause })
-        )
-      )
-    }
+  private service: SessionService | undefined = undefined
 
-    this.session = Session.of({
-      get: (key) => loadingEffect(() => getValue(key)),
-      set: (key, value) =>
-        loadingEffect((now) =>
-          key.encode(value).pipe(
-            Effect.mapError((cause) =>
-              new SessionError({ reason: "Encode", key: key.name, description: cause.message, cause })
-            ),
-            Effect.map((encoded) => {
-              this.touch(now)
-              this.values.set(key.name, encoded)
-            })
-          )
-        ),
-      remove: (key) =>
-        loading((now) => {
-          if (this.values.has(key.name)) {
-            this.touch(now)
-            this.values.delete(key.name)
-          }
-        }),
-      pop: (key) =>
-        loadingEffect((now) =>
-          Effect.tap(getValue(key), (value) => {
-            if (Option.isSome(value)) {
-              this.touch(now)
-              this.values.delete(key.name)
-            }
-          })
-        ),
-      has: (key) => loading(() => this.values.has(key.name)),
-      keys: loading(() => Array.from(this.values.keys()).sort()),
-      clear: loading((now) => {
+  /**
+   * The service the handler sees. Its functions are bound, so that `const { get, set } = yield* Session` works;
+   * it is made on first use, as many requests never touch the session.
+   */
+  get session(): SessionService {
+    return this.service ??= new BoundSession(this)
+  }
+
+  /** Runs `f` once the session is loaded. */
+  private ready<A, E>(f: () => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
+    return Effect.suspend(() => this.loaded ? f() : Effect.flatMap(this.ensureLoaded, f))
+  }
+
+  /** Runs `f` with the current time once the session is loaded. */
+  private readyAt<A, E>(f: (now: number) => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
+    return this.ready(() => Effect.flatMap(Clock.currentTimeMillis, f))
+  }
+
+  private get ensureLoaded(): Effect.Effect<void, SessionError> {
+    const lock = this.loadLock ??= Effect.unsafeMakeSemaphore(1)
+    return lock.withPermits(1)(Effect.suspend(() => this.load))
+  }
+
+  private getValue<A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> {
+    if (!this.values.has(key.name)) return Effect.succeedNone
+    return Effect.mapBoth(key.decode(this.values.get(key.name)), {
+      onFailure: (cause) => new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause }),
+      onSuccess: Option.some
+    })
+  }
+
+  get<A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> {
+    return this.ready(() => this.getValue(key))
+  }
+
+  set<A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<void, SessionError> {
+    return this.readyAt((now) =>
+      Effect.mapBoth(key.encode(value), {
+        onFailure: (cause) => new SessionError({ reason: "Encode", key: key.name, description: cause.message, cause }),
+        onSuccess: (encoded) => {
+          this.touch(now)
+          this.values.set(key.name, encoded)
+        }
+      })
+    )
+  }
+
+  remove(key: SessionKey<any, any>): Effect.Effect<void, SessionError> {
+    return this.readyAt((now) =>
+      Effect.sync(() => {
+        if (this.values.has(key.name)) {
+          this.touch(now)
+          this.values.delete(key.name)
+        }
+      })
+    )
+  }
+
+  pop<A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> {
+    return this.readyAt((now) =>
+      Effect.tap(this.getValue(key), (value) => {
+        if (Option.isSome(value)) {
+          this.touch(now)
+          this.values.delete(key.name)
+        }
+      })
+    )
+  }
+
+  has(key: SessionKey<any, any>): Effect.Effect<boolean, SessionError> {
+    return this.ready(() => Effect.sync(() => this.values.has(key.name)))
+  }
+
+  get keys(): Effect.Effect<ReadonlyArray<string>, SessionError> {
+    return this.ready(() => Effect.sync(() => Array.from(this.values.keys()).sort()))
+  }
+
+  get clear(): Effect.Effect<void, SessionError> {
+    return this.readyAt((now) =>
+      Effect.sync(() => {
         if (this.values.size > 0) {
           this.touch(now)
           this.values.clear()
         }
-      }),
-      renew: loadingEffect((now) =>
-        Effect.map(this.deleteCurrent, () => {
-          this.state = "modified"
-          this.deadlineMs = now + Duration.toMillis(this.options.lifetime)
-        })
-      ),
-      destroy: loadingEffect(() =>
-        Effect.map(this.deleteCurrent, () => {
-          this.state = "destroyed"
-          this.values.clear()
-          this.remember = false
-        })
-      ),
-      status: Effect.sync(() => this.state),
-      rememberMe: (remember) =>
-        loading((now) => {
-          this.touch(now)
-          this.remember = remember
-        }),
-      deadline: loading(() => DateTime.unsafeMake(this.deadlineMs)),
-      setDeadline: (deadline) =>
-        loading((now) => {
-          this.touch(now)
-          this.deadlineMs = DateTime.toEpochMillis(deadline)
-        }),
-      token: loading(() => Option.fromNullable(this.currentToken))
-    })
+      })
+    )
+  }
+
+  get renew(): Effect.Effect<void, SessionError> {
+    return this.readyAt((now) =>
+      Effect.map(this.deleteCurrent, () => {
+        this.state = "modified"
+        this.deadlineMs = now + Duration.toMillis(this.options.lifetime)
+      })
+    )
+  }
+
+  get destroy(): Effect.Effect<void, SessionError> {
+    return this.ready(() =>
+      Effect.map(this.deleteCurrent, () => {
+        this.state = "destroyed"
+        this.values.clear()
+        this.remember = false
+      })
+    )
+  }
+
+  get status(): Effect.Effect<Status> {
+    return Effect.sync(() => this.state)
+  }
+
+  rememberMe(remember: boolean): Effect.Effect<void, SessionError> {
+    return this.readyAt((now) =>
+      Effect.sync(() => {
+        this.touch(now)
+        this.remember = remember
+      })
+    )
+  }
+
+  get deadline(): Effect.Effect<DateTime.Utc, SessionError> {
+    return this.ready(() => Effect.sync(() => DateTime.unsafeMake(this.deadlineMs)))
+  }
+
+  setDeadline(deadline: DateTime.Utc): Effect.Effect<void, SessionError> {
+    return this.readyAt((now) =>
+      Effect.sync(() => {
+        this.touch(now)
+        this.deadlineMs = DateTime.toEpochMillis(deadline)
+      })
+    )
+  }
+
+  get token(): Effect.Effect<Option.Option<string>, SessionError> {
+    return this.ready(() => Effect.sync(() => Option.fromNullable(this.currentToken)))
   }
 
   private storeKey(token: string): string {
@@ -584,7 +682,7 @@ class SessionState implements SessionHandle {
             this.currentToken = token
             this.deadlineMs = deadline
             this.remember = rememberMe
-            for (const [k, v] of values) this.values.set(k, v)
+            for (const k of Object.keys(values)) this.values.set(k, values[k])
           }
           this.loaded = true
           return Effect.void
@@ -608,8 +706,8 @@ class SessionState implements SessionHandle {
     return Math.min(this.deadlineMs, now + idle)
   }
 
-  readonly commit: Effect.Effect<CommitResult, SessionError> = Effect.suspend(() =>
-    this.lock.withPermits(1)(Effect.flatMap(Clock.currentTimeMillis, (now) => {
+  get commit(): Effect.Effect<CommitResult, SessionError> {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
       switch (this.state) {
         case "destroyed":
           // Only expire a cookie the request carried. A request without one (such as a cross-site form POST,
@@ -640,8 +738,8 @@ class SessionState implements SessionHandle {
             ? this.extendIdle(now)
             : Effect.succeed<CommitResult>({ _tag: "Unchanged" })
       }
-    }))
-  )
+    })
+  }
 
   private save(token: string, expiry: number): Effect.Effect<void, SessionError> {
     const bytes = Codec.encode({ deadline: this.deadlineMs, expiry, rememberMe: this.remember, values: this.values })

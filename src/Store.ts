@@ -10,6 +10,7 @@
 import * as Context from "effect/Context"
 import type * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import type * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -120,23 +121,52 @@ export interface SessionStoreService {
 export class SessionStore extends Context.Tag("effect-session/SessionStore")<SessionStore, SessionStoreService>() {}
 
 /**
- * Builds a `SessionStore` service from an engine's operations, adding a tracing span to each
- * (`SessionStore.find`, `SessionStore.save`, `SessionStore.delete`, `SessionStore.all`).
+ * Builds a `SessionStore` service from an engine's operations.
  *
  * Engines written outside this package should use it too, and run the conformance suite in `test/conformance.ts`.
+ * Store operations carry no tracing spans of their own (a span costs more than a whole in-memory operation); wrap
+ * the service with `traced`, or the layer with `layerTraced`, to get one per operation.
  *
  * @since 0.1.0
  * @category constructors
  */
+export const make = (impl: SessionStoreService): SessionStoreService => SessionStore.of(impl)
+
 const spanOptions = { captureStackTrace: false } as const
 
-export const make = (impl: SessionStoreService): SessionStoreService =>
+/**
+ * Adds a tracing span to each operation of a store: `SessionStore.find`, `SessionStore.save`,
+ * `SessionStore.delete` and `SessionStore.all`.
+ *
+ * @since 0.1.0
+ * @category tracing
+ */
+export const traced = (store: SessionStoreService): SessionStoreService =>
   SessionStore.of({
-    find: (token) => Effect.withSpan(impl.find(token), "SessionStore.find", spanOptions),
-    save: (token, data, expiry) => Effect.withSpan(impl.save(token, data, expiry), "SessionStore.save", spanOptions),
-    delete: (token) => Effect.withSpan(impl.delete(token), "SessionStore.delete", spanOptions),
-    all: Stream.withSpan(impl.all, "SessionStore.all", spanOptions)
+    find: (token) => Effect.withSpan(store.find(token), "SessionStore.find", spanOptions),
+    save: (token, data, expiry) => Effect.withSpan(store.save(token, data, expiry), "SessionStore.save", spanOptions),
+    delete: (token) => Effect.withSpan(store.delete(token), "SessionStore.delete", spanOptions),
+    all: Stream.withSpan(store.all, "SessionStore.all", spanOptions)
   })
+
+/**
+ * Replaces the provided `SessionStore` with one that traces each operation (see `traced`).
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { MemStore, Store } from "effect-session"
+ *
+ * const StoreLive = Store.layerTraced.pipe(Layer.provide(MemStore.layer()))
+ * ```
+ *
+ * @since 0.1.0
+ * @category tracing
+ */
+export const layerTraced: Layer.Layer<SessionStore, never, SessionStore> = Layer.effect(
+  SessionStore,
+  Effect.map(SessionStore, traced)
+)
 
 /**
  * Finds the bytes saved under `token` in the provided `SessionStore`.

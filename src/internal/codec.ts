@@ -23,27 +23,46 @@ export interface SessionRecord {
   readonly values: ReadonlyMap<string, unknown>
 }
 
-const encoder = new TextEncoder()
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
-/** @internal */
+/**
+ * Encodes a record. The JSON is built by hand from the values' own JSON (`JSON.stringify` of each value, so a value
+ * without a JSON form, such as `undefined`, is left out as `JSON.stringify` would), and the result comes from
+ * Node's buffer pool: this runs on every write of every session, and a fresh `ArrayBuffer` per record costs more
+ * than the JSON itself. The version byte is the string's first character: U+0001 is the byte 0x01 in UTF-8.
+ *
+ * @internal
+ */
 export const encode = (record: SessionRecord): Uint8Array => {
-  // Object.fromEntries defines own properties, so a key named "__proto__" is stored as data, not as a prototype
-  const values = Object.fromEntries(record.values)
-  const json = JSON.stringify(
-    record.rememberMe
-      ? { d: record.deadline, e: record.expiry, r: 1, v: values }
-      : { d: record.deadline, e: record.expiry, v: values }
-  )
-  const out = new Uint8Array(1 + Buffer.byteLength(json))
-  out[0] = VERSION
-  encoder.encodeInto(json, out.subarray(1))
-  return out
+  let json = record.rememberMe
+    ? `\u0001{"d":${JSON.stringify(record.deadline)},"e":${JSON.stringify(record.expiry)},"r":1,"v":{`
+    : `\u0001{"d":${JSON.stringify(record.deadline)},"e":${JSON.stringify(record.expiry)},"v":{`
+  let first = true
+  for (const [key, value] of record.values) {
+    const encoded = JSON.stringify(value)
+    if (encoded === undefined) continue
+    json += first ? `${JSON.stringify(key)}:${encoded}` : `,${JSON.stringify(key)}:${encoded}`
+    first = false
+  }
+  return Buffer.from(`${json}}}`, "utf8")
+}
+
+/**
+ * A decoded record. Its `values` is the object `JSON.parse` made: every key is an own data property (a key named
+ * `__proto__` included), so read it with `Object.keys` and indexing, never by assigning to it.
+ *
+ * @internal
+ */
+export interface DecodedRecord {
+  readonly deadline: number
+  readonly expiry: number
+  readonly rememberMe: boolean
+  readonly values: Readonly<Record<string, unknown>>
 }
 
 /** @internal */
 export type DecodeResult =
-  | { readonly _tag: "Ok"; readonly record: SessionRecord }
+  | { readonly _tag: "Ok"; readonly record: DecodedRecord }
   | { readonly _tag: "Corrupt"; readonly reason: string }
 
 const corrupt = (reason: string): DecodeResult => ({ _tag: "Corrupt", reason })
@@ -64,5 +83,5 @@ export const decode = (bytes: Uint8Array): DecodeResult => {
   if (typeof e !== "number" || !Number.isFinite(e)) return corrupt("missing expiry")
   if (typeof v !== "object" || v === null || Array.isArray(v)) return corrupt("missing values")
   if (r !== undefined && r !== 1) return corrupt("bad remember-me flag")
-  return { _tag: "Ok", record: { deadline: d, expiry: e, rememberMe: r === 1, values: new Map(Object.entries(v)) } }
+  return { _tag: "Ok", record: { deadline: d, expiry: e, rememberMe: r === 1, values: v as Record<string, unknown> } }
 }

@@ -9,22 +9,22 @@ import * as Effect from "effect/Effect"
 import { ExpiryHeap, type HeapEntry } from "./expiryHeap.js"
 
 /** @internal */
-export interface IndexEntry extends HeapEntry {
+export interface IndexEntry<D = Uint8Array> extends HeapEntry {
   readonly token: string
-  data: Uint8Array
+  data: D
 }
 
 /** @internal */
-export class MemoryIndex {
-  readonly map = new Map<string, IndexEntry>()
-  readonly heap = new ExpiryHeap<IndexEntry>()
+export class MemoryIndex<D = Uint8Array> {
+  readonly map = new Map<string, IndexEntry<D>>()
+  readonly heap = new ExpiryHeap<IndexEntry<D>>()
 
   get size(): number {
     return this.map.size
   }
 
   /** The live entry for `token`; an expired one is dropped on the way. */
-  get(token: string, now: number): IndexEntry | undefined {
+  get(token: string, now: number): IndexEntry<D> | undefined {
     const entry = this.map.get(token)
     if (entry === undefined) return undefined
     if (entry.expiresAt <= now) {
@@ -38,7 +38,7 @@ export class MemoryIndex {
    * Inserts or replaces. The caller owns `data` from now on (pass a copy). Returns the entries evicted to respect
    * `maxSize` (the ones closest to their expiry).
    */
-  set(token: string, data: Uint8Array, expiresAt: number, maxSize?: number): Array<IndexEntry> | undefined {
+  set(token: string, data: D, expiresAt: number, maxSize?: number): Array<IndexEntry<D>> | undefined {
     const existing = this.map.get(token)
     if (existing !== undefined) {
       existing.data = data
@@ -48,7 +48,7 @@ export class MemoryIndex {
       }
       return undefined
     }
-    let evicted: Array<IndexEntry> | undefined
+    let evicted: Array<IndexEntry<D>> | undefined
     if (maxSize !== undefined) {
       while (this.map.size >= maxSize) {
         const victim = this.heap.pop()
@@ -57,13 +57,13 @@ export class MemoryIndex {
         ;(evicted ??= []).push(victim)
       }
     }
-    const entry: IndexEntry = { token, data, expiresAt, heapIndex: -1 }
+    const entry: IndexEntry<D> = { token, data, expiresAt, heapIndex: -1 }
     this.map.set(token, entry)
     this.heap.push(entry)
     return evicted
   }
 
-  delete(token: string): IndexEntry | undefined {
+  delete(token: string): IndexEntry<D> | undefined {
     const entry = this.map.get(token)
     if (entry !== undefined) this.removeEntry(entry)
     return entry
@@ -78,7 +78,7 @@ export class MemoryIndex {
    * Removes expired entries until none is left or `budgetMs` of wall time has passed.
    * Returns whether the sweep finished, and calls `onRemove` for each removed entry.
    */
-  sweepSome(now: number, budgetMs: number, onRemove?: (entry: IndexEntry) => void): boolean {
+  sweepSome(now: number, budgetMs: number, onRemove?: (entry: IndexEntry<D>) => void): boolean {
     const started = performance.now()
     let n = 0
     for (;;) {
@@ -92,15 +92,15 @@ export class MemoryIndex {
   }
 
   /** The live entries at `now`, as a snapshot. */
-  live(now: number): Array<IndexEntry> {
-    const out: Array<IndexEntry> = []
+  live(now: number): Array<IndexEntry<D>> {
+    const out: Array<IndexEntry<D>> = []
     for (const entry of this.map.values()) {
       if (entry.expiresAt > now) out.push(entry)
     }
     return out
   }
 
-  private removeEntry(entry: IndexEntry): void {
+  private removeEntry(entry: IndexEntry<D>): void {
     this.map.delete(entry.token)
     this.heap.remove(entry)
   }
@@ -123,10 +123,10 @@ export const yieldToEventLoop: Effect.Effect<void> = Effect.async<void>((resume)
  *
  * @internal
  */
-export const sweepExpired = (
-  index: MemoryIndex,
+export const sweepExpired = <D>(
+  index: MemoryIndex<D>,
   now: number,
-  onRemove?: (entry: IndexEntry) => void,
+  onRemove?: (entry: IndexEntry<D>) => void,
   sliceMs = 5
 ): Effect.Effect<void> =>
   Effect.suspend(function loop(): Effect.Effect<void> {
