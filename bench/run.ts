@@ -115,7 +115,12 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
     `- Date: ${started.toISOString()}`,
     `- Machine at start: ${machine()}`,
     `- Code: ${commit ?? "unknown commit"}${dirty !== undefined && dirty !== "" ? " with uncommitted changes" : ""}`,
-    `- Command: npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`
+    `- Command: npm run bench${argv.length > 0 ? ` -- ${argv.join(" ")}` : ""}`,
+    `- Library: ${
+      process.env.BENCH_SOURCES === "1"
+        ? "the TypeScript sources as tsx runs them (BENCH_SOURCES=1)"
+        : "its build in dist/ (what users run), built by `npm run bench` first"
+    }`
   ]
   console.log(header.join("\n"))
 

@@ -10,6 +10,7 @@ import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Token from "./internal/token.js"
@@ -73,20 +74,25 @@ export const begin: Effect.Effect<
   Session.SessionService,
   never,
   Session.SessionManager | HttpServerRequest.HttpServerRequest
-> = Effect.gen(function*() {
-  const manager = yield* Session.SessionManager
-  const request = yield* HttpServerRequest.HttpServerRequest
-  const handle = manager.begin(Token.cookieValue(request.headers["cookie"], manager.options.cookie.name))
-  yield* HttpApp.appendPreResponseHandler((_request, response) =>
-    handle.commit.pipe(
-      Effect.map((result) => applyCommit(response, manager.options, result)),
-      Effect.catchAll(() =>
-        Effect.succeed(applyCommit(HttpServerResponse.empty({ status: 503 }), manager.options, { _tag: "Unchanged" }))
-      )
+> = Effect.contextWithEffect(
+  (context: Context.Context<Session.SessionManager | HttpServerRequest.HttpServerRequest>) => {
+    const manager = Context.get(context, Session.SessionManager)
+    const request = Context.get(context, HttpServerRequest.HttpServerRequest)
+    const handle = manager.begin(Token.cookieValue(request.headers["cookie"], manager.options.cookie.name))
+    return Effect.as(
+      HttpApp.appendPreResponseHandler((_request, response) =>
+        Effect.catchAll(
+          Effect.map(handle.commit, (result) => applyCommit(response, manager.options, result)),
+          () =>
+            Effect.succeed(
+              applyCommit(HttpServerResponse.empty({ status: 503 }), manager.options, { _tag: "Unchanged" })
+            )
+        )
+      ),
+      handle.session
     )
-  )
-  return handle.session
-})
+  }
+)
 
 /**
  * Middleware for `HttpRouter` and `HttpServer.serve` apps: provides `Session` to the app. Requires a

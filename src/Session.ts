@@ -465,9 +465,12 @@ class BoundSession implements SessionService {
  * synchronisation is around the lazy load: operations after the load change plain fields synchronously.
  */
 class SessionState implements SessionHandle {
+  /**
+   * Whether the stored session has been read. There is no lock around the read: fibers of one request that first
+   * use the session concurrently each read the store, and the first read to finish wins (a later one finds
+   * `loaded` set and changes nothing), so no change made after the first load is ever overwritten.
+   */
   private loaded = false
-  /** Serialises concurrent first uses of the session so that the store is read once; made on first need. */
-  private loadLock: Effect.Semaphore | undefined = undefined
   /** The token of the stored session this request is using; `undefined` for a new, not yet saved one. */
   private currentToken: string | undefined = undefined
   private deadlineMs = 0
@@ -496,17 +499,12 @@ class SessionState implements SessionHandle {
 
   /** Runs `f` once the session is loaded. */
   private ready<A, E>(f: () => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
-    return Effect.suspend(() => this.loaded ? f() : Effect.flatMap(this.ensureLoaded, f))
+    return Effect.suspend(() => this.loaded ? f() : Effect.flatMap(this.load, f))
   }
 
   /** Runs `f` with the current time once the session is loaded. */
   private readyAt<A, E>(f: (now: number) => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
     return this.ready(() => Effect.flatMap(Clock.currentTimeMillis, f))
-  }
-
-  private get ensureLoaded(): Effect.Effect<void, SessionError> {
-    const lock = this.loadLock ??= Effect.unsafeMakeSemaphore(1)
-    return lock.withPermits(1)(Effect.suspend(() => this.load))
   }
 
   private getValue<A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> {
@@ -665,6 +663,8 @@ class SessionState implements SessionHandle {
         Effect.mapError(storeError),
         Effect.tapError(logStoreFailure),
         Effect.flatMap((found) => {
+          // a concurrent first use of the session loaded it meanwhile: keep what it has (and changed since)
+          if (this.loaded) return Effect.void
           if (Option.isNone(found)) {
             // an unknown token is never adopted: the session gets a fresh token at commit
             this.fresh(now)

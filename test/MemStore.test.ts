@@ -5,6 +5,7 @@ import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
+import * as Tracer from "effect/Tracer"
 import * as MemStore from "../src/MemStore.js"
 import * as Store from "../src/Store.js"
 import { storeConformance } from "./conformance.js"
@@ -112,4 +113,28 @@ describe("MemStore", () => {
       assert.strictEqual(yield* mem.size, 1)
       assert.deepStrictEqual(Option.getOrThrow(yield* Store.find("t")), data)
     }).pipe(Effect.provide(MemStore.layer())))
+})
+
+describe("Store.traced", () => {
+  it.effect("adds one span per operation, named after it, when asked for", () =>
+    Effect.gen(function*() {
+      const names: Array<string> = []
+      const base = yield* Effect.tracer
+      const tracer = Tracer.make({
+        span: (name, parent, context, links, startTime, kind, options) => {
+          names.push(name)
+          return base.span(name, parent, context, links, startTime, kind, options)
+        },
+        context: base.context
+      })
+      const plain = yield* MemStore.make()
+      const traced = Store.traced(plain)
+      const expiry = DateTime.unsafeMake((yield* DateTime.now).epochMillis + 60_000)
+      yield* plain.find("a").pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(names, [], "engines add no spans of their own")
+      yield* traced.save("a", new Uint8Array([1]), expiry).pipe(Effect.withTracer(tracer))
+      yield* traced.find("a").pipe(Effect.withTracer(tracer))
+      yield* traced.delete("a").pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(names, ["SessionStore.save", "SessionStore.find", "SessionStore.delete"])
+    }).pipe(Effect.scoped))
 })

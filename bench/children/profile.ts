@@ -2,7 +2,8 @@
  * Profiling aid, not part of `npm run bench`: runs one store-level subject alone, so that a CPU profile shows
  * nothing else.
  *
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/children/profile.ts memory MemStore 1 300000
+ *   npm run build && node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx --import ./bench/lib/use-dist.mjs \
+ *     bench/children/profile.ts memory MemStore 1 300000
  *
  * Arguments: the group (memory, redis, file), the subject's name as the tables show it, the concurrency, and the
  * number of operations.

@@ -27,6 +27,14 @@ export const killOnExit = (child: ChildProcess): void => {
   }
 }
 
+/**
+ * How every child starts: TypeScript through tsx, and the library from its build (`lib/dist-hooks.mjs`).
+ * `BENCH_SOURCES=1` measures the sources as tsx runs them instead.
+ */
+export const NODE_IMPORTS: ReadonlyArray<string> = process.env.BENCH_SOURCES === "1"
+  ? ["--import", "tsx"]
+  : ["--import", "tsx", "--import", fileURLToPath(new URL("./use-dist.mjs", import.meta.url))]
+
 /** The path of a file under `bench/`, from this module's location. */
 export const benchPath = (relative: string): string => fileURLToPath(new URL(`../${relative}`, import.meta.url))
 
@@ -41,7 +49,7 @@ export interface ChildOptions {
 export const runChild = <A>(script: string, input: unknown, options: ChildOptions = {}): Promise<A> =>
   new Promise<A>((resolve, reject) => {
     const child = fork(benchPath(script), [JSON.stringify(input)], {
-      execArgv: ["--import", "tsx", ...(options.execArgv ?? [])],
+      execArgv: [...NODE_IMPORTS, ...(options.execArgv ?? [])],
       env: { ...process.env, ...options.env },
       stdio: ["ignore", "inherit", "inherit", "ipc"]
     })

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os"
 import * as Path from "node:path"
 import { RedisServer } from "../../test/helpers/redis.js"
 import type { LoadRequest, LoadResult } from "../children/loader.js"
-import { benchPath, killOnExit } from "../lib/child.js"
+import { benchPath, killOnExit, NODE_IMPORTS } from "../lib/child.js"
 import { max, median, min } from "../lib/stats.js"
 import { atLeast, checkCells, fmtLatency, fmtRange, fmtRate, makeTable, type Table, type Target } from "../lib/table.js"
 
@@ -111,7 +111,7 @@ interface Running {
 
 const startServer = async (spec: ServerSpec, ctx: Context): Promise<Running> => {
   const port = await freePort()
-  const child = spawn(process.execPath, ["--import", "tsx", benchPath(`servers/${spec.script}`)], {
+  const child = spawn(process.execPath, [...NODE_IMPORTS, benchPath(`servers/${spec.script}`)], {
     env: { ...process.env, ...spec.env(ctx), PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -190,7 +190,7 @@ class Loader {
   static start(): Promise<Loader> {
     return new Promise((resolve, reject) => {
       const child = fork(benchPath("children/loader.ts"), [], {
-        execArgv: ["--import", "tsx"],
+        execArgv: [...NODE_IMPORTS],
         stdio: ["ignore", "inherit", "inherit", "ipc"]
       })
       killOnExit(child)

@@ -3,7 +3,7 @@
  *
  * @internal
  */
-import { createHash, randomFillSync } from "node:crypto"
+import * as Crypto from "node:crypto"
 
 /** @internal */
 export const TOKEN_BYTES = 32
@@ -20,7 +20,7 @@ let poolOffset = pool.length
 /** @internal */
 export const generate = (): string => {
   if (poolOffset + TOKEN_BYTES > pool.length) {
-    randomFillSync(pool)
+    Crypto.randomFillSync(pool)
     poolOffset = 0
   }
   const token = pool.toString("base64url", poolOffset, poolOffset + TOKEN_BYTES)
@@ -35,7 +35,10 @@ export const isWellFormed = (value: string | undefined): value is string =>
   value !== undefined && value.length === 43 && TOKEN_PATTERN.test(value)
 
 /** The key a token is stored under when `hashTokenInStore` is on: base64url(SHA-256(token)). @internal */
-export const hash = (token: string): string => createHash("sha256").update(token).digest("base64url")
+export const hash: (token: string) => string = typeof Crypto.hash === "function"
+  // the one-shot digest (Node 20.12+) makes no Hash object: about twice as fast for a token
+  ? (token) => Crypto.hash("sha256", token, "base64url")
+  : (token) => Crypto.createHash("sha256").update(token).digest("base64url")
 
 /**
  * The raw value of the first cookie named `name` in a `Cookie` header, without percent-decoding (a token is

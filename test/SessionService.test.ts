@@ -1,0 +1,75 @@
+/**
+ * The `Session` service of one request, used directly through the `SessionManager` (no HTTP): what a handler can
+ * rely on whatever adapter serves it.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as MemStore from "../src/MemStore.js"
+import * as Session from "../src/Session.js"
+import * as Store from "../src/Store.js"
+
+const A = Session.key("a", Schema.String)
+const B = Session.key("b", Schema.Number)
+
+/** A real MemStore whose n-th `find` answers after `delays[n]` milliseconds (a slow backend). */
+const slowFinds = (delays: ReadonlyArray<number>) =>
+  Layer.effect(
+    Store.SessionStore,
+    Effect.map(Store.SessionStore, (store) => {
+      let n = 0
+      return Store.make({
+        ...store,
+        find: (token) => Effect.zipRight(Effect.sleep(delays[n++] ?? 0), store.find(token))
+      })
+    })
+  ).pipe(Layer.provide(MemStore.layer()))
+
+/** Saves a session holding `a = "old"` and returns its cookie token. */
+const seed = Effect.gen(function*() {
+  const manager = yield* Session.SessionManager
+  const handle = manager.begin(undefined)
+  yield* handle.session.set(A, "old")
+  const result = yield* handle.commit
+  assert.strictEqual(result._tag, "SetCookie")
+  return result._tag === "SetCookie" ? result.token : ""
+})
+
+describe("Session service", () => {
+  it.effect("its functions work destructured: const { get, set } = yield* Session", () =>
+    Effect.gen(function*() {
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      const { get, has, keys, set } = handle.session
+      assert.deepStrictEqual(yield* get(A), Option.some("old"))
+      yield* set(B, 42)
+      assert.isTrue(yield* has(B))
+      assert.deepStrictEqual(yield* keys, ["a", "b"])
+      const result = yield* handle.commit
+      assert.strictEqual(result._tag, "SetCookie")
+      const next = manager.begin(token)
+      assert.deepStrictEqual(yield* next.session.get(B), Option.some(42))
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
+
+  it.live("concurrent first uses: a slow second read of the store does not undo a change made after the first", () =>
+    Effect.gen(function*() {
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      const { get, has, set } = handle.session
+      const [seen, present] = yield* Effect.all([
+        // reads the store (fast), then changes the session
+        Effect.flatMap(get(A), (value) => Effect.as(set(A, "new"), value)),
+        // reads the store too (slow): its answer comes after the change above
+        has(A)
+      ], { concurrency: "unbounded" })
+      assert.deepStrictEqual(seen, Option.some("old"))
+      assert.isTrue(present)
+      assert.deepStrictEqual(yield* get(A), Option.some("new"))
+      yield* handle.commit
+      assert.deepStrictEqual(yield* manager.begin(token).session.get(A), Option.some("new"))
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(slowFinds([0, 5, 60]))))))
+})
