@@ -173,6 +173,11 @@ interface PendingOp {
 interface Compaction {
   readonly done: Deferred.Deferred<void, Store.SessionStoreError>
   fiber: Fiber.RuntimeFiber<void, never> | undefined
+  /**
+   * The log may grow up to this size while the compaction runs; beyond it the writer waits for the compaction to
+   * finish, so that a writer faster than the compaction cannot grow the log without bound.
+   */
+  readonly growUntil: number
 }
 
 const closed = (method: string) => new Store.SessionStoreError({ reason: "Closed", method })
@@ -426,7 +431,7 @@ export const make = (
       const { good, why } = yield* replay(file, fileSize, now)
       logEnd = good
       liveBytes = 0
-      for (const entry of index.map.values()) liveBytes += entrySize(entry)
+      for (const entry of index.values()) liveBytes += entrySize(entry)
       if (good < fileSize) {
         yield* file.truncate(good)
         yield* file.sync
@@ -498,7 +503,7 @@ export const make = (
 
     const apply = (ops: ReadonlyArray<PendingOp>) => {
       for (const op of ops) {
-        const existing = index.map.get(op.token)
+        const existing = index.peek(op.token)
         if (existing !== undefined) dropEntry(existing)
         if (op.op === Log.OP_PUT) {
           index.set(op.token, op.data!, op.expiresAt)
@@ -549,7 +554,7 @@ export const make = (
           if (op.cancelled) continue
           if (op.op === Log.OP_PUT) {
             ;(savedHere ??= new Set()).add(op.token)
-          } else if (!index.map.has(op.token) && savedHere?.has(op.token) !== true) {
+          } else if (!index.has(op.token) && savedHere?.has(op.token) !== true) {
             // nothing to delete: no record, so deleting unknown tokens cannot grow the log
             settle(op, Effect.void)
             continue
@@ -595,6 +600,11 @@ export const make = (
           continue
         }
         yield* writerGate.await
+        // backpressure: a running compaction must catch up with the log before it grows any further
+        const running = compaction
+        if (running !== undefined && logEnd >= running.growUntil) {
+          yield* Deferred.await(running.done).pipe(Effect.ignore)
+        }
         const ops = pending
         pending = []
         // a safety net: whatever happens, no caller is left waiting
@@ -665,7 +675,7 @@ export const make = (
       // The snapshot: the entries in the index and the end of the log, at the same moment. Each entry is written
       // as it is when its turn comes, which may be newer than the snapshot: harmless, because every change made
       // after the snapshot also has its record in the tail [snapshotEnd, logEnd), copied after them.
-      const entries = Array.from(index.map.values())
+      const entries = Array.from(index.values())
       const snapshotEnd = logEnd
 
       const target = yield* openHandle(tmpPath, "w+").pipe(
@@ -681,7 +691,7 @@ export const make = (
         used = Log.HEADER_SIZE
         for (const entry of entries) {
           if (entry.expiresAt <= now) {
-            if (index.map.get(entry.token) === entry) {
+            if (index.peek(entry.token) === entry) {
               index.delete(entry.token)
               dropEntry(entry)
             }
@@ -757,7 +767,9 @@ export const make = (
       if (compaction !== undefined) return Effect.succeed(compaction)
       const current: Compaction = {
         done: Deferred.unsafeMake<void, Store.SessionStoreError>(FiberId.none),
-        fiber: undefined
+        fiber: undefined,
+        // what the log may take on meanwhile: as much as the live data (at least 1 MiB, TAIL_UNLOCKED)
+        growUntil: logEnd + Math.max(TAIL_UNLOCKED, Log.HEADER_SIZE + liveBytes)
       }
       compaction = current
       const run = runCompaction.pipe(
@@ -779,7 +791,12 @@ export const make = (
           })
         ),
         Effect.exit,
-        Effect.flatMap((exit) => Deferred.done(current.done, exit)),
+        Effect.flatMap((exit) =>
+          Effect.suspend(() => {
+            if (compaction === current) compaction = undefined
+            return Deferred.done(current.done, exit)
+          })
+        ),
         Effect.onInterrupt(() => Deferred.interrupt(current.done)),
         Effect.ensuring(Effect.sync(() => {
           if (compaction === current) compaction = undefined
@@ -869,7 +886,7 @@ export const make = (
       find: (token) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           if (isClosed) return Effect.fail(closed("find"))
-          const entry = index.map.get(token)
+          const entry = index.peek(token)
           if (entry === undefined) return Effect.succeedNone
           if (entry.expiresAt <= now) {
             index.delete(token)

@@ -1,7 +1,12 @@
 /**
- * The in-memory index behind MemStore (and FileStore's read path): a `Map` from token to entry plus an
+ * The in-memory index behind MemStore (and FileStore's read path): a map from token to entry plus an
  * expiry-ordered heap, so that expiry checks are O(1), sweeps cost in proportion to what expired, and eviction
  * picks the entry closest to its expiry in O(log n).
+ *
+ * The map is split into `SHARDS` `Map`s by a hash of the token. A `Map` rehashes all its entries at once when it
+ * grows past its capacity or shrinks below a quarter of it: with a million sessions in one `Map`, a single
+ * `set` or `delete` (a sweep deleting expired sessions, a burst of logins) blocked the event loop for about
+ * 100 ms. Split, each rehash moves at most a few thousand entries.
  *
  * @internal
  */
@@ -14,18 +19,42 @@ export interface IndexEntry<D = Uint8Array> extends HeapEntry {
   data: D
 }
 
+const SHARDS = 256
+
+/** Which shard holds `token`: three of its characters mixed (tokens are random; a poor spread is only slower). */
+const shardOf = (token: string): number => {
+  const n = token.length
+  if (n === 0) return 0
+  return (token.charCodeAt(n - 1) + token.charCodeAt(n >> 1) * 31 + token.charCodeAt(0) * 131) & (SHARDS - 1)
+}
+
 /** @internal */
 export class MemoryIndex<D = Uint8Array> {
-  readonly map = new Map<string, IndexEntry<D>>()
+  private readonly shards: Array<Map<string, IndexEntry<D>>> = Array.from({ length: SHARDS }, () => new Map())
+  private count = 0
   readonly heap = new ExpiryHeap<IndexEntry<D>>()
 
   get size(): number {
-    return this.map.size
+    return this.count
+  }
+
+  /** The entry of `token`, expired or not. */
+  peek(token: string): IndexEntry<D> | undefined {
+    return this.shards[shardOf(token)]!.get(token)
+  }
+
+  has(token: string): boolean {
+    return this.shards[shardOf(token)]!.has(token)
+  }
+
+  /** Every entry, expired or not. */
+  *values(): IterableIterator<IndexEntry<D>> {
+    for (const shard of this.shards) yield* shard.values()
   }
 
   /** The live entry for `token`; an expired one is dropped on the way. */
   get(token: string, now: number): IndexEntry<D> | undefined {
-    const entry = this.map.get(token)
+    const entry = this.shards[shardOf(token)]!.get(token)
     if (entry === undefined) return undefined
     if (entry.expiresAt <= now) {
       this.removeEntry(entry)
@@ -39,7 +68,8 @@ export class MemoryIndex<D = Uint8Array> {
    * `maxSize` (the ones closest to their expiry).
    */
   set(token: string, data: D, expiresAt: number, maxSize?: number): Array<IndexEntry<D>> | undefined {
-    const existing = this.map.get(token)
+    const shard = this.shards[shardOf(token)]!
+    const existing = shard.get(token)
     if (existing !== undefined) {
       existing.data = data
       if (existing.expiresAt !== expiresAt) {
@@ -50,27 +80,30 @@ export class MemoryIndex<D = Uint8Array> {
     }
     let evicted: Array<IndexEntry<D>> | undefined
     if (maxSize !== undefined) {
-      while (this.map.size >= maxSize) {
+      while (this.count >= maxSize) {
         const victim = this.heap.pop()
         if (victim === undefined) break
-        this.map.delete(victim.token)
+        this.shards[shardOf(victim.token)]!.delete(victim.token)
+        this.count--
         ;(evicted ??= []).push(victim)
       }
     }
     const entry: IndexEntry<D> = { token, data, expiresAt, heapIndex: -1 }
-    this.map.set(token, entry)
+    shard.set(token, entry)
+    this.count++
     this.heap.push(entry)
     return evicted
   }
 
   delete(token: string): IndexEntry<D> | undefined {
-    const entry = this.map.get(token)
+    const entry = this.shards[shardOf(token)]!.get(token)
     if (entry !== undefined) this.removeEntry(entry)
     return entry
   }
 
   clear(): void {
-    this.map.clear()
+    for (const shard of this.shards) shard.clear()
+    this.count = 0
     this.heap.clear()
   }
 
@@ -85,7 +118,8 @@ export class MemoryIndex<D = Uint8Array> {
       const top = this.heap.peek()
       if (top === undefined || top.expiresAt > now) return true
       this.heap.pop()
-      this.map.delete(top.token)
+      this.shards[shardOf(top.token)]!.delete(top.token)
+      this.count--
       if (onRemove !== undefined) onRemove(top)
       if ((++n & 255) === 0 && performance.now() - started >= budgetMs) return false
     }
@@ -94,14 +128,15 @@ export class MemoryIndex<D = Uint8Array> {
   /** The live entries at `now`, as a snapshot. */
   live(now: number): Array<IndexEntry<D>> {
     const out: Array<IndexEntry<D>> = []
-    for (const entry of this.map.values()) {
+    for (const entry of this.values()) {
       if (entry.expiresAt > now) out.push(entry)
     }
     return out
   }
 
   private removeEntry(entry: IndexEntry<D>): void {
-    this.map.delete(entry.token)
+    this.shards[shardOf(entry.token)]!.delete(entry.token)
+    this.count--
     this.heap.remove(entry)
   }
 }
