@@ -18,7 +18,6 @@
  * @since 0.1.0
  */
 import * as Chunk from "effect/Chunk"
-import * as Clock from "effect/Clock"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
@@ -31,6 +30,7 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Cluster, Redis, RedisOptions } from "ioredis"
+import { isAscii } from "node:buffer"
 import * as Options from "./internal/options.js"
 import * as Internal from "./internal/redis.js"
 import * as Store from "./Store.js"
@@ -185,7 +185,30 @@ const resolveOptions = (
     return { prefix, timeout, timeoutMs, scanCount }
   })
 
+/**
+ * A copy of a reply's bytes, which ioredis hands out as a view into its read buffers, in a `Uint8Array` that owns
+ * its memory. (A copy from Node's shared buffer pool would be cheaper, but its `.buffer` would expose other
+ * sessions' bytes.)
+ */
 const copy = (buffer: Buffer): Uint8Array => new Uint8Array(buffer)
+
+/**
+ * The argument that sends `data` as the value of a `SET`: always a copy (mutating `data` afterwards changes nothing
+ * sent). Bytes that are all ASCII (session JSON usually is) go as a string, which has the same bytes on the wire:
+ * ioredis writes a command with a `Buffer` argument, and the whole auto-pipelined batch it is part of, by
+ * concatenating buffers, which costs more than the rest of the write.
+ */
+const toValue = (data: Uint8Array): string | Buffer =>
+  data.byteLength === 0
+    ? ""
+    : isAscii(data)
+    ? Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1")
+    : Buffer.from(data)
+
+const toOption = (value: Buffer | null): Option.Option<Uint8Array> =>
+  value === null ? Option.none() : Option.some(copy(value))
+
+const toVoid = (_: unknown): void => {}
 
 const build = (
   method: string,
@@ -203,6 +226,12 @@ const build = (
     const onReady = () => {
       lastError = undefined
     }
+    const runner = Internal.makeRunner({
+      client,
+      timeoutMs,
+      lastError: () => lastError,
+      isClosed: () => isClosed
+    })
     yield* Effect.acquireRelease(
       Effect.sync(() => {
         client.on("error", onError)
@@ -211,17 +240,12 @@ const build = (
       () =>
         Effect.sync(() => {
           isClosed = true
+          runner.deadlines.release()
           client.off("ready", onReady)
           // a client we own keeps the listener: it may still report errors while it closes
           if (!owned) client.off("error", onError)
         })
     )
-    const runner: Internal.Runner = {
-      client,
-      timeoutMs,
-      lastError: () => lastError,
-      isClosed: () => isClosed
-    }
     // ioredis applies the client's `keyPrefix` to every key argument, but not to SCAN patterns or replies
     const clientKeyPrefix = client.options.keyPrefix ?? ""
     const scanPrefix = clientKeyPrefix + prefix
@@ -295,21 +319,18 @@ const build = (
     const scanNode = (node: Redis | Cluster, seen: Set<string>) =>
       Stream.paginateChunkEffect("0", (cursor: string) => scanPage(node, seen, cursor))
 
+    // each operation is one `roundTrip`, with its reply mapped in the same step (no extra `map` per operation)
     const store = Store.make({
-      find: (token) =>
-        Effect.map(
-          Internal.roundTrip(runner, "find", () => client.getBuffer(prefix + token)),
-          (value) => value === null ? Option.none() : Option.some(copy(value))
-        ),
+      find: (token) => Internal.roundTrip(runner, "find", () => client.getBuffer(prefix + token), toOption),
       save: (token, data, expiry) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
-          const millis = DateTime.toEpochMillis(expiry) - now
+        Effect.clockWith((clock) => {
+          const millis = DateTime.toEpochMillis(expiry) - clock.unsafeCurrentTimeMillis()
           const key = prefix + token
-          if (millis <= 0) return Effect.asVoid(Internal.roundTrip(runner, "save", () => client.del(key)))
-          const value = Buffer.from(data)
-          return Effect.asVoid(Internal.roundTrip(runner, "save", () => client.set(key, value, "PX", millis)))
+          if (millis <= 0) return Internal.roundTrip(runner, "save", () => client.del(key), toVoid)
+          const value = toValue(data)
+          return Internal.roundTrip(runner, "save", () => client.set(key, value, "PX", millis), toVoid)
         }),
-      delete: (token) => Effect.asVoid(Internal.roundTrip(runner, "delete", () => client.del(prefix + token))),
+      delete: (token) => Internal.roundTrip(runner, "delete", () => client.del(prefix + token), toVoid),
       all: Stream.unwrap(Effect.map(masters, (nodes) => {
         // SCAN may return a key more than once; tokens already emitted are skipped
         const seen = new Set<string>()

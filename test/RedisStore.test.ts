@@ -13,6 +13,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -22,6 +23,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { Cluster, Redis } from "ioredis"
 import { randomBytes } from "node:crypto"
+import * as Internal from "../src/internal/redis.js"
 import * as RedisStore from "../src/RedisStore.js"
 import * as Store from "../src/Store.js"
 import { storeConformance } from "./conformance.js"
@@ -268,6 +270,100 @@ describeRedis("server", "RedisStore (standalone)", () => {
         Effect.scoped(Layer.build(live)).pipe(Effect.withConfigProvider(ConfigProvider.fromMap(new Map())))
       )
       assert.isTrue(ConfigError.isConfigError(missing), String(missing))
+    }))
+})
+
+// ---------------------------------------------------------------------------------------------------------------
+// The round-trip runner alone, over promises the test settles (no server)
+
+describe("RedisStore round trips (no server)", () => {
+  const makeRunner = (timeoutMs: number) =>
+    Internal.makeRunner({
+      client: { status: "ready" } as unknown as Internal.Client,
+      timeoutMs,
+      lastError: () => undefined,
+      isClosed: () => false
+    })
+  const deferred = <A>() => {
+    let resolve!: (value: A) => void
+    let reject!: (error: unknown) => void
+    const promise = new Promise<A>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    return { promise, resolve, reject }
+  }
+  const never = () => new Promise<string>(() => {})
+
+  it.live("every round trip gets its own deadline from one shared timer; answered ones are not failed", () =>
+    Effect.gen(function*() {
+      const runner = makeRunner(150)
+      const start = performance.now()
+      const first = yield* Effect.fork(timed(Internal.roundTrip(runner, "find", never)))
+      yield* Effect.sleep("60 millis")
+      const second = yield* Effect.fork(timed(Internal.roundTrip(runner, "delete", never)))
+      const answered = deferred<string>()
+      const third = yield* Effect.fork(Internal.roundTrip(runner, "save", () => answered.promise, (s) => s.length))
+      yield* Effect.yieldNow()
+      assert.strictEqual(runner.deadlines.state.pending, 3)
+      answered.resolve("OK")
+      assert.deepStrictEqual(yield* third.await, Exit.succeed(2))
+      const [firstExit, firstElapsed] = yield* first.await.pipe(Effect.flatten)
+      const [secondExit, secondElapsed] = yield* second.await.pipe(Effect.flatten)
+      assert.strictEqual(expectStoreError(firstExit, ["Timeout"]).method, "find")
+      assert.strictEqual(expectStoreError(secondExit, ["Timeout"]).method, "delete")
+      assert.isAtLeast(firstElapsed, 145)
+      assert.isBelow(firstElapsed, 250)
+      assert.isAtLeast(secondElapsed, 145)
+      assert.isBelow(secondElapsed, 250)
+      assert.isAtLeast(performance.now() - start, 60 + 145)
+      // nothing pending: the timer no longer holds the process
+      assert.deepStrictEqual(runner.deadlines.state, { pending: 0, holdsProcess: false })
+    }))
+
+  it.live("an interrupted round trip is dropped when its reply comes, or at its deadline at the latest", () =>
+    Effect.gen(function*() {
+      const runner = makeRunner(100)
+      const answered = deferred<string>()
+      const fiber = yield* Effect.fork(Internal.roundTrip(runner, "find", () => answered.promise))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(fiber)
+      answered.resolve("late")
+      yield* Effect.promise(() => answered.promise)
+      assert.deepStrictEqual(runner.deadlines.state, { pending: 0, holdsProcess: false })
+
+      const unanswered = deferred<string>()
+      const stuck = yield* Effect.fork(Internal.roundTrip(runner, "find", () => unanswered.promise))
+      yield* Effect.yieldNow()
+      yield* Fiber.interrupt(stuck)
+      assert.strictEqual(runner.deadlines.state.pending, 1)
+      assert.strictEqual(runner.deadlines.state.holdsProcess, true)
+      yield* Effect.sleep("150 millis")
+      assert.deepStrictEqual(runner.deadlines.state, { pending: 0, holdsProcess: false })
+      // a rejection after the deadline is handled (the hygiene test below checks that none escaped)
+      unanswered.reject(new Error("too late"))
+
+      // once released, a pending command keeps its deadline but no longer holds the process open
+      const held = yield* Effect.fork(Effect.exit(Internal.roundTrip(runner, "find", never)))
+      yield* Effect.yieldNow()
+      assert.deepStrictEqual(runner.deadlines.state, { pending: 1, holdsProcess: true })
+      runner.deadlines.release()
+      assert.deepStrictEqual(runner.deadlines.state, { pending: 1, holdsProcess: false })
+      expectStoreError(yield* Fiber.join(held), ["Timeout"])
+      assert.deepStrictEqual(runner.deadlines.state, { pending: 0, holdsProcess: false })
+    }))
+
+  it.live("a command that throws, or a released store, fails at once without a pending deadline", () =>
+    Effect.gen(function*() {
+      const runner = makeRunner(1000)
+      const thrown = yield* Effect.exit(Internal.roundTrip(runner, "save", () => {
+        throw new TypeError("bad argument")
+      }))
+      assert.strictEqual(expectStoreError(thrown, ["Io"]).method, "save")
+      const closed = Internal.makeRunner({ ...runner, isClosed: () => true })
+      expectStoreError(yield* Effect.exit(Internal.roundTrip(closed, "find", never)), ["Closed"])
+      assert.deepStrictEqual(runner.deadlines.state, { pending: 0, holdsProcess: false })
+      assert.deepStrictEqual(closed.deadlines.state, { pending: 0, holdsProcess: false })
     }))
 })
 
