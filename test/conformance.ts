@@ -130,6 +130,19 @@ export const storeConformance = <E>(
         assert.deepStrictEqual(yield* findBytes("t"), bytes("original"))
       })))
 
+    test("found bytes own their memory: no view into memory that holds other sessions' bytes", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        yield* Store.save("neighbour", bytes("someone else's session"), expiry)
+        yield* Store.save("t", bytes("mine"), expiry)
+        const out = (yield* findBytes("t"))!
+        // `.buffer` is reachable from any Uint8Array: it must hold these bytes and nothing else
+        assert.strictEqual(out.byteOffset, 0)
+        assert.strictEqual(out.buffer.byteLength, out.byteLength)
+        const [first] = Chunk.toReadonlyArray(yield* Stream.runCollect(Store.all)) as any
+        assert.strictEqual(first[1].buffer.byteLength, first[1].byteLength)
+      })))
+
     test("empty data, binary data with zero bytes, and a 1 MiB payload round-trip", () =>
       run(Effect.gen(function*() {
         const expiry = yield* inFuture("1 hour")

@@ -2,8 +2,7 @@
  * Bytes kept as "binary strings": one character per byte (latin1). An in-memory engine that keeps each session as
  * such a string instead of a `Uint8Array` saves the ArrayBuffer behind every entry: V8 stores the string inline in
  * its heap (16 bytes of header), where a `Uint8Array` costs an ArrayBuffer, a backing store allocated with malloc
- * and their bookkeeping, and allocating one takes longer than a whole lookup. Converting back gives a fresh copy,
- * so the stored bytes are never shared with a caller.
+ * and their bookkeeping. Converting back gives a fresh copy, so the stored bytes are never shared with a caller.
  *
  * @internal
  */
@@ -17,9 +16,13 @@ export const toBinary = (bytes: Uint8Array): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1")
 
 /**
- * A fresh copy of the bytes of a binary string. Small copies come from Node's shared buffer pool (no allocation of
- * their own); the result is a `Buffer` view whose `slice` does not copy, like every `Buffer`.
+ * A fresh copy of the bytes of a binary string, in memory of its own: never a slice of Node's shared buffer pool,
+ * whose other bytes (other sessions, other requests) anyone holding the array could read through `.buffer`.
  *
  * @internal
  */
-export const fromBinary = (binary: string): Uint8Array => Buffer.from(binary, "latin1")
+export const fromBinary = (binary: string): Uint8Array => {
+  const out = Buffer.allocUnsafeSlow(binary.length)
+  out.write(binary, 0, "latin1")
+  return new Uint8Array(out.buffer, 0, binary.length)
+}
