@@ -429,13 +429,29 @@ const noMs = Number.POSITIVE_INFINITY
  */
 class BoundSession implements SessionService {
   constructor(private readonly state: SessionState) {}
-  readonly get = <A, I>(key: SessionKey<A, I>) => this.state.get(key)
-  readonly set = <A, I>(key: SessionKey<A, I>, value: A) => this.state.set(key, value)
-  readonly remove = (key: SessionKey<any, any>) => this.state.remove(key)
-  readonly pop = <A, I>(key: SessionKey<A, I>) => this.state.pop(key)
-  readonly has = (key: SessionKey<any, any>) => this.state.has(key)
-  readonly rememberMe = (remember: boolean) => this.state.rememberMe(remember)
-  readonly setDeadline = (deadline: DateTime.Utc) => this.state.setDeadline(deadline)
+  // each function is bound on first use (most requests use one or two of them)
+  private bound: Partial<Record<"get" | "set" | "remove" | "pop" | "has" | "rememberMe" | "setDeadline", any>> = {}
+  get get(): SessionService["get"] {
+    return this.bound.get ??= <A, I>(key: SessionKey<A, I>) => this.state.get(key)
+  }
+  get set(): SessionService["set"] {
+    return this.bound.set ??= <A, I>(key: SessionKey<A, I>, value: A) => this.state.set(key, value)
+  }
+  get remove(): SessionService["remove"] {
+    return this.bound.remove ??= (key: SessionKey<any, any>) => this.state.remove(key)
+  }
+  get pop(): SessionService["pop"] {
+    return this.bound.pop ??= <A, I>(key: SessionKey<A, I>) => this.state.pop(key)
+  }
+  get has(): SessionService["has"] {
+    return this.bound.has ??= (key: SessionKey<any, any>) => this.state.has(key)
+  }
+  get rememberMe(): SessionService["rememberMe"] {
+    return this.bound.rememberMe ??= (remember: boolean) => this.state.rememberMe(remember)
+  }
+  get setDeadline(): SessionService["setDeadline"] {
+    return this.bound.setDeadline ??= (deadline: DateTime.Utc) => this.state.setDeadline(deadline)
+  }
   get keys() {
     return this.state.keys
   }
