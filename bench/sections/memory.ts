@@ -104,7 +104,7 @@ export const runMemory = async (settings: MemorySettings): Promise<Table> => {
   ])
   table.notes.push(
     "Each number from a fresh child process started with --expose-gc: RSS after full GCs once filled, minus RSS after full GCs before filling, per session. Ours stores the codec's bytes, memorystore its JSON string of express-session's session object (same values); same token length.",
-    `The stall: \`perf_hooks.monitorEventLoopDelay\` (1 ms resolution) from the moment every session is expired (the store's Effect Clock is moved 2 h ahead; the cleanup runs every second) until the store is empty, and ${
+    `The stall: \`perf_hooks.monitorEventLoopDelay\` (1 ms resolution) from the moment every session is expired (the filled store is first left 1 s to settle after a forced full GC, so that V8 finishing that collection is not counted; the store's Effect Clock is moved 2 h ahead; the cleanup runs every second) until the store is empty, and ${
       settings.watchMs / 1000
     } s more (the garbage collections that follow). memorystore's row is its \`prune()\`, the call its \`checkPeriod\` timer makes, for comparison.`
   )
