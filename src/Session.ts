@@ -476,9 +476,9 @@ class BoundSession implements SessionService {
 }
 
 /**
- * The state of one request's session. This runs on every
- * request, so it is a class with its methods on the prototype (no closures per request), and the only
- * synchronisation is around the lazy load: operations after the load change plain fields synchronously.
+ * The state of one request's session. It is made on every request, so it is a class with its methods on the
+ * prototype (no closures per request) and no lock: operations change plain fields synchronously once the session
+ * is loaded (see `loaded` for concurrent first uses).
  */
 class SessionState implements SessionHandle {
   /**
