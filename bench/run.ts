@@ -15,6 +15,7 @@ import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
+import { pathToFileURL } from "node:url"
 import { benchPath } from "./lib/child.js"
 import { checks, makeTable, renderTable, type Table } from "./lib/table.js"
 import { runFile } from "./sections/file.js"
@@ -166,7 +167,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   console.log(`written to ${Path.relative(process.cwd(), options.out)}`)
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main(process.argv.slice(2)).then(
     () => process.exit(0),
     (error) => {

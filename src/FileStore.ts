@@ -603,7 +603,9 @@ export const make = (
         // backpressure: a running compaction must catch up with the log before it grows any further
         const running = compaction
         if (running !== undefined && logEnd >= running.growUntil) {
-          yield* Deferred.await(running.done).pipe(Effect.ignore)
+          // whatever the outcome, interruption included (closing interrupts the compaction): the writer goes on, and
+          // a close still writes out what is pending
+          yield* Effect.exit(Deferred.await(running.done))
         }
         const ops = pending
         pending = []

@@ -15,6 +15,7 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
@@ -424,61 +425,48 @@ export const layer = (options?: SessionOptions): Layer.Layer<SessionManager, Ses
 const noMs = Number.POSITIVE_INFINITY
 
 /**
- * The `SessionService` of one request: bound functions over its `SessionState`, and getters (on the prototype,
- * so that they cost nothing until used) for the effects.
+ * The `SessionService` of one request: its members are own properties (bound functions, and effects that read the
+ * state when they run), so that the service can be destructured (`const { get, set } = yield* Session`) and spread
+ * (`Session.of({ ...session, get: myGet })`) like any Effect service.
  */
 class BoundSession implements SessionService {
-  constructor(private readonly state: SessionState) {}
-  // each function is bound on first use (most requests use one or two of them)
-  private bound: Partial<Record<"get" | "set" | "remove" | "pop" | "has" | "rememberMe" | "setDeadline", any>> = {}
-  get get(): SessionService["get"] {
-    return this.bound.get ??= <A, I>(key: SessionKey<A, I>) => this.state.get(key)
-  }
-  get set(): SessionService["set"] {
-    return this.bound.set ??= <A, I>(key: SessionKey<A, I>, value: A) => this.state.set(key, value)
-  }
-  get remove(): SessionService["remove"] {
-    return this.bound.remove ??= (key: SessionKey<any, any>) => this.state.remove(key)
-  }
-  get pop(): SessionService["pop"] {
-    return this.bound.pop ??= <A, I>(key: SessionKey<A, I>) => this.state.pop(key)
-  }
-  get has(): SessionService["has"] {
-    return this.bound.has ??= (key: SessionKey<any, any>) => this.state.has(key)
-  }
-  get rememberMe(): SessionService["rememberMe"] {
-    return this.bound.rememberMe ??= (remember: boolean) => this.state.rememberMe(remember)
-  }
-  get setDeadline(): SessionService["setDeadline"] {
-    return this.bound.setDeadline ??= (deadline: DateTime.Utc) => this.state.setDeadline(deadline)
-  }
-  get keys() {
-    return this.state.keys
-  }
-  get clear() {
-    return this.state.clear
-  }
-  get renew() {
-    return this.state.renew
-  }
-  get destroy() {
-    return this.state.destroy
-  }
-  get status() {
-    return this.state.status
-  }
-  get deadline() {
-    return this.state.deadline
-  }
-  get token() {
-    return this.state.token
+  readonly get: SessionService["get"]
+  readonly set: SessionService["set"]
+  readonly remove: SessionService["remove"]
+  readonly pop: SessionService["pop"]
+  readonly has: SessionService["has"]
+  readonly rememberMe: SessionService["rememberMe"]
+  readonly setDeadline: SessionService["setDeadline"]
+  readonly keys: SessionService["keys"]
+  readonly clear: SessionService["clear"]
+  readonly renew: SessionService["renew"]
+  readonly destroy: SessionService["destroy"]
+  readonly status: SessionService["status"]
+  readonly deadline: SessionService["deadline"]
+  readonly token: SessionService["token"]
+  constructor(state: SessionState) {
+    this.get = (key) => state.get(key)
+    this.set = (key, value) => state.set(key, value)
+    this.remove = (key) => state.remove(key)
+    this.pop = (key) => state.pop(key)
+    this.has = (key) => state.has(key)
+    this.rememberMe = (remember) => state.rememberMe(remember)
+    this.setDeadline = (deadline) => state.setDeadline(deadline)
+    this.keys = state.keys
+    this.clear = state.clear
+    this.renew = state.renew
+    this.destroy = state.destroy
+    this.status = state.status
+    this.deadline = state.deadline
+    this.token = state.token
   }
 }
 
 /**
  * The state of one request's session. It is made on every request, so it is a class with its methods on the
- * prototype (no closures per request) and no lock: operations change plain fields synchronously once the session
- * is loaded (see `loaded` for concurrent first uses).
+ * prototype and no lock: once the session is loaded, each operation changes the fields in one synchronous step
+ * after whatever it waits for (a value's encoding, the store's delete for `renew` and `destroy`), so concurrent
+ * fibers of a request never see half a change (see `loaded` for concurrent first uses, `pop` for decoding).
  */
 class SessionState implements SessionHandle {
   /**
@@ -505,10 +493,7 @@ class SessionState implements SessionHandle {
 
   private service: SessionService | undefined = undefined
 
-  /**
-   * The service the handler sees. Its functions are bound, so that `const { get, set } = yield* Session` works;
-   * it is made on first use, as many requests never touch the session.
-   */
+  /** The service the handler sees (made once per request, on first use). */
   get session(): SessionService {
     return this.service ??= new BoundSession(this)
   }
@@ -525,7 +510,11 @@ class SessionState implements SessionHandle {
 
   private getValue<A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> {
     if (!this.values.has(key.name)) return Effect.succeedNone
-    return Effect.mapBoth(key.decode(this.values.get(key.name)), {
+    return this.decodeValue(key, this.values.get(key.name))
+  }
+
+  private decodeValue<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
+    return Effect.mapBoth(key.decode(encoded), {
       onFailure: (cause) => new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause }),
       onSuccess: Option.some
     })
@@ -559,14 +548,18 @@ class SessionState implements SessionHandle {
   }
 
   pop<A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> {
-    return this.readyAt((now) =>
-      Effect.tap(this.getValue(key), (value) => {
-        if (Option.isSome(value)) {
-          this.touch(now)
-          this.values.delete(key.name)
-        }
-      })
-    )
+    return this.readyAt((now) => {
+      if (!this.values.has(key.name)) return Effect.succeedNone
+      // taken out before decoding (which may suspend): of two concurrent pops, only one gets the value
+      const encoded = this.values.get(key.name)
+      this.values.delete(key.name)
+      return Effect.onExit(this.decodeValue(key, encoded), (exit) =>
+        Effect.sync(() => {
+          if (Exit.isSuccess(exit)) this.touch(now)
+          // not decoded (or interrupted): the value stays, unless something was set in its place meanwhile
+          else if (!this.values.has(key.name)) this.values.set(key.name, encoded)
+        }))
+    })
   }
 
   has(key: SessionKey<any, any>): Effect.Effect<boolean, SessionError> {
@@ -758,8 +751,28 @@ class SessionState implements SessionHandle {
   }
 
   private save(token: string, expiry: number): Effect.Effect<void, SessionError> {
-    const bytes = Codec.encode({ deadline: this.deadlineMs, expiry, rememberMe: this.remember, values: this.values })
+    let bytes: Uint8Array
+    try {
+      bytes = Codec.encode({ deadline: this.deadlineMs, expiry, rememberMe: this.remember, values: this.values })
+    } catch (cause) {
+      // a value whose Schema encoding has no JSON form that JSON.stringify refuses (a bigint, a cycle)
+      return Effect.fail(this.unencodable(cause))
+    }
     return Effect.mapError(this.store.save(this.storeKey(token), bytes, DateTime.unsafeMake(expiry)), storeError)
+  }
+
+  private unencodable(cause: unknown): SessionError {
+    let key: string | undefined
+    for (const [name, value] of this.values) {
+      try {
+        JSON.stringify(value)
+      } catch {
+        key = name
+        break
+      }
+    }
+    const description = `the encoded value cannot be stored as JSON (${cause instanceof Error ? cause.message : cause})`
+    return new SessionError({ reason: "Encode", key, description, cause })
   }
 
   /** With an idle timeout, a request carrying a live session's cookie pushes its expiry back. */

@@ -100,6 +100,9 @@ const reasonText: Record<SessionStoreErrorReason, string> = {
  * - `all`: a stream of the live `[token, data]` pairs.
  *
  * Bytes are copied in and out: mutating the array passed to `save`, or returned by `find`, changes nothing stored.
+ * The array passed to `save` may be a view into a larger buffer (the session codec's output comes from Node's
+ * shared buffer pool): an engine reads `data.byteOffset` to `data.byteOffset + data.byteLength`, never the whole
+ * `data.buffer`. What `find` and `all` return owns its memory, shared with no other data.
  * "Now" is the Effect `Clock`, so `TestClock` drives expiry in tests.
  *
  * @since 0.1.0

@@ -546,6 +546,57 @@ describe("FileStore", () => {
         }))
     }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
+  it.effect("writes wait for a running compaction once the log has grown by 1 MiB; closing writes them out", () =>
+    Effect.gen(function*() {
+      const faults = makeFaults()
+      const path = yield* tempPath
+      const big = (i: number) => filled(64 * 1024, i)
+      const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+      const acked: Array<number> = []
+      let sequence: Fiber.RuntimeFiber<void, Store.SessionStoreError> | undefined
+      const extras: Array<Fiber.RuntimeFiber<void, Store.SessionStoreError>> = []
+      let held = -1
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const store = yield* FileStore.make({ path, sync: "never", compaction: false, cleanupInterval: 0 })
+          for (let i = 0; i < 100; i++) yield* store.save(`small-${i}`, filled(100, i), at(HOUR))
+          const before = yield* store.logSize
+          faults.compactionGate = { reached: yield* Deferred.make<void>(), release: yield* Deferred.make<void>() }
+          yield* Effect.fork(store.compact)
+          yield* Deferred.await(faults.compactionGate.reached)
+          // 40 x 64 KiB one after another while the compaction waits: the writer appends 1 MiB (more than the
+          // live data), then holds the next write back until the compaction has caught up
+          sequence = yield* Effect.fork(
+            Effect.forEach(
+              Array.from({ length: 40 }, (_, i) => i),
+              (i) => Effect.tap(store.save(`big-${i}`, big(i), at(HOUR)), () => acked.push(i)),
+              { discard: true }
+            )
+          )
+          yield* eventually(() => NodeFs.statSync(path).size >= before + 1024 * 1024, "the log grew by 1 MiB")
+          yield* realSleep(50)
+          held = acked.length
+          assert.isBelow(held, 40, "no backpressure: every write went through during the compaction")
+          assert.isBelow(NodeFs.statSync(path).size, before + 1024 * 1024 + 2 * 64 * 1024)
+          for (let j = 0; j < 5; j++) extras.push(yield* Effect.fork(store.save(`extra-${j}`, big(100 + j), at(HOUR))))
+          yield* realSleep(20)
+          assert.strictEqual(acked.length, held, "a write went through while held back")
+          // closing now interrupts the compaction; what the writer holds back is written out, not failed
+        })
+      ).pipe(Effect.provide(faultyFileSystem(faults)))
+      for (const extra of extras) assert.isTrue(Exit.isSuccess(yield* Fiber.await(extra)), "a pending save failed")
+      const rest = yield* Fiber.await(sequence!)
+      assert.isTrue(acked.includes(held), "the held-back save failed at close")
+      // the saves after the close are refused
+      assert.isTrue(Exit.isFailure(rest))
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          for (const i of acked) assert.isTrue(sameBytes(yield* findBytes(store, `big-${i}`), big(i)), `big-${i}`)
+          for (let j = 0; j < 5; j++) assert.isTrue(sameBytes(yield* findBytes(store, `extra-${j}`), big(100 + j)))
+          assert.strictEqual((yield* allOf(store)).size, 100 + acked.length + 5)
+        }))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
   describe("lock", () => {
     it.effect("a second store on the same path fails with Locked; after the first is released, it opens", () =>
       Effect.gen(function*() {

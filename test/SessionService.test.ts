@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as MemStore from "../src/MemStore.js"
 import * as Session from "../src/Session.js"
@@ -38,7 +39,7 @@ const seed = Effect.gen(function*() {
 })
 
 describe("Session service", () => {
-  it.effect("its functions work destructured: const { get, set } = yield* Session", () =>
+  it.effect("its members work destructured (const { get, set } = yield* Session) and spread ({ ...session })", () =>
     Effect.gen(function*() {
       const manager = yield* Session.SessionManager
       const token = yield* seed
@@ -52,6 +53,51 @@ describe("Session service", () => {
       assert.strictEqual(result._tag, "SetCookie")
       const next = manager.begin(token)
       assert.deepStrictEqual(yield* next.session.get(B), Option.some(42))
+      // a service decorated by spreading keeps every member
+      const spread: Session.SessionService = { ...next.session, get: next.session.get }
+      yield* spread.set(A, "spread")
+      assert.deepStrictEqual(yield* spread.keys, ["a", "b"])
+      assert.deepStrictEqual(yield* spread.get(A), Option.some("spread"))
+      assert.strictEqual(yield* spread.status, "modified")
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
+
+  it.effect("concurrent pops of one key: one gets the value; a pop that cannot decode leaves it", () =>
+    Effect.gen(function*() {
+      // decoding suspends the fiber, so the two pops interleave
+      const Flash = Session.key(
+        "a",
+        Schema.transformOrFail(Schema.String, Schema.String, {
+          decode: (s) => Effect.as(Effect.yieldNow(), s),
+          encode: ParseResult.succeed
+        })
+      )
+      const AsNumber = Session.key("a", Schema.NumberFromString)
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      const error = yield* Effect.flip(handle.session.pop(AsNumber))
+      assert.strictEqual(error.reason, "Decode")
+      assert.deepStrictEqual(yield* handle.session.get(A), Option.some("old"))
+      const popped = yield* Effect.all([handle.session.pop(Flash), handle.session.pop(Flash)], {
+        concurrency: "unbounded"
+      })
+      assert.deepStrictEqual(popped.filter(Option.isSome), [Option.some("old")])
+      yield* handle.commit
+      assert.isFalse(yield* manager.begin(token).session.has(A))
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
+
+  it.effect("a value whose encoding JSON cannot hold (a bigint) fails the commit with Encode, not a defect", () =>
+    Effect.gen(function*() {
+      const Big = Session.key("big", Schema.BigIntFromSelf)
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      yield* handle.session.set(Big, 1n)
+      const error = yield* Effect.flip(handle.commit)
+      assert.strictEqual(error.reason, "Encode")
+      assert.strictEqual(error.key, "big")
+      // the stored session is left as it was
+      assert.deepStrictEqual(yield* manager.begin(token).session.get(A), Option.some("old"))
     }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
 
   it.live("concurrent first uses: a slow second read of the store does not undo a change made after the first", () =>
@@ -63,7 +109,7 @@ describe("Session service", () => {
       const [seen, present] = yield* Effect.all([
         // reads the store (fast), then changes the session
         Effect.flatMap(get(A), (value) => Effect.as(set(A, "new"), value)),
-        // reads the store too (slow): its answer comes after the change above
+        // reads the store too (slow: 60 ms): its answer comes after the change above
         has(A)
       ], { concurrency: "unbounded" })
       assert.deepStrictEqual(seen, Option.some("old"))
@@ -71,5 +117,5 @@ describe("Session service", () => {
       assert.deepStrictEqual(yield* get(A), Option.some("new"))
       yield* handle.commit
       assert.deepStrictEqual(yield* manager.begin(token).session.get(A), Option.some("new"))
-    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(slowFinds([0, 5, 60]))))))
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(slowFinds([0, 60]))))))
 })

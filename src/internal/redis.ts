@@ -226,7 +226,7 @@ const identity = <A>(a: A): A => a
 /**
  * Runs one round trip to Redis: fails with `Closed` once the store is released, maps rejections to
  * `SessionStoreError`, and fails with `Timeout` when no answer came within `timeoutMs`. `onReply` turns the reply
- * into the result; it must not throw.
+ * into the result (a throw fails like a rejection).
  *
  * The deadline is a real timer, not the Effect `Clock`: it bounds waiting on the network, so it holds under
  * `TestClock` too. On timeout or interruption the promise is abandoned (its rejection is still handled). The
@@ -266,7 +266,16 @@ export const roundTrip: {
     const entry = deadlines.add(method, resume)
     promise.then(
       (reply) => {
-        if (deadlines.settle(entry)) resume(Effect.succeed(onReply(reply)))
+        if (!deadlines.settle(entry)) return
+        let result: B
+        try {
+          result = onReply(reply)
+        } catch (error) {
+          // the deadline is gone: a throw here must still resume the fiber
+          resume(Effect.fail(toStoreError(runner, method, error)))
+          return
+        }
+        resume(Effect.succeed(result))
       },
       (error) => {
         if (deadlines.settle(entry)) resume(Effect.fail(toStoreError(runner, method, error)))

@@ -69,10 +69,15 @@ const usedPorts = new Set<number>()
 /**
  * A free loopback port. With `busOffset`, `port + busOffset` is free too (Redis Cluster listens on `port + 10000`
  * for its bus).
+ *
+ * Chosen in 10000-21999 (bus ports 20000-31999), below Linux's ephemeral range (32768-60999): a client that keeps
+ * reconnecting to a stopped server's port in that range can be handed that very port as its own source port and
+ * connect to itself (TCP simultaneous open), and a test that expects "connection refused" then sees its own
+ * commands echoed back as replies. Processes of the test run share the range, so a port is also re-checked free.
  */
 export const freePort = async (busOffset?: number): Promise<number> => {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 30_000)
+    const port = 10_000 + Math.floor(Math.random() * 12_000)
     if (usedPorts.has(port)) continue
     if (!(await canListen(port))) continue
     if (busOffset !== undefined && !(await canListen(port + busOffset))) continue
