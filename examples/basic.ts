@@ -17,6 +17,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { createServer } from "node:http"
+import { pathToFileURL } from "node:url"
 import * as HttpSession from "../src/HttpSession.js"
 import * as Session from "../src/Session.js"
 import { StoreFromEnv } from "./store.js"
@@ -47,6 +48,6 @@ export const ServerLive = Layer.unwrapEffect(Effect.gen(function*() {
   Layer.provide(StoreFromEnv)
 )
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   Layer.launch(ServerLive).pipe(NodeRuntime.runMain)
 }
