@@ -755,7 +755,7 @@ class SessionState implements SessionHandle {
     try {
       bytes = Codec.encode({ deadline: this.deadlineMs, expiry, rememberMe: this.remember, values: this.values })
     } catch (cause) {
-      // a value whose Schema encoding has no JSON form that JSON.stringify refuses (a bigint, a cycle)
+      // a value whose Schema encoding JSON.stringify refuses (a bigint, a cycle)
       return Effect.fail(this.unencodable(cause))
     }
     return Effect.mapError(this.store.save(this.storeKey(token), bytes, DateTime.unsafeMake(expiry)), storeError)
