@@ -756,23 +756,11 @@ class SessionState implements SessionHandle {
       bytes = Codec.encode({ deadline: this.deadlineMs, expiry, rememberMe: this.remember, values: this.values })
     } catch (cause) {
       // a value whose Schema encoding JSON.stringify refuses (a bigint, a cycle)
-      return Effect.fail(this.unencodable(cause))
+      const key = cause instanceof Codec.UnencodableValue ? cause.key : undefined
+      const description = cause instanceof Error ? cause.message : String(cause)
+      return Effect.fail(new SessionError({ reason: "Encode", key, description, cause }))
     }
     return Effect.mapError(this.store.save(this.storeKey(token), bytes, DateTime.unsafeMake(expiry)), storeError)
-  }
-
-  private unencodable(cause: unknown): SessionError {
-    let key: string | undefined
-    for (const [name, value] of this.values) {
-      try {
-        JSON.stringify(value)
-      } catch {
-        key = name
-        break
-      }
-    }
-    const description = `the encoded value cannot be stored as JSON (${cause instanceof Error ? cause.message : cause})`
-    return new SessionError({ reason: "Encode", key, description, cause })
   }
 
   /** With an idle timeout, a request carrying a live session's cookie pushes its expiry back. */

@@ -99,11 +99,14 @@ const captureLogs = () => {
   return { messages, layer: Logger.replace(Logger.defaultLogger, logger) }
 }
 
+/** Sleeps for real, whatever the clock (the tests run under `TestClock`). */
+const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
 /** Waits (for real, whatever the clock) until `condition` holds, up to about two seconds. */
 const eventually = (condition: () => boolean, what: string) =>
   Effect.gen(function*() {
     for (let i = 0; i < 400 && !condition(); i++) {
-      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+      yield* realSleep(5)
     }
     assert.isTrue(condition(), `timed out waiting for: ${what}`)
   })
@@ -466,7 +469,7 @@ describe("FileStore", () => {
             // a compaction may still be finishing in the background
             let logSize = yield* store.logSize
             for (let i = 0; i < 400 && logSize > 2 * live + minSize; i++) {
-              yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 5)))
+              yield* realSleep(5)
               logSize = yield* store.logSize
             }
             assert.isAtMost(logSize, 2 * live + minSize, `log ${logSize} bytes, live ${live}`)
@@ -551,7 +554,6 @@ describe("FileStore", () => {
       const faults = makeFaults()
       const path = yield* tempPath
       const big = (i: number) => filled(64 * 1024, i)
-      const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
       const acked: Array<number> = []
       let sequence: Fiber.RuntimeFiber<void, Store.SessionStoreError> | undefined
       const extras: Array<Fiber.RuntimeFiber<void, Store.SessionStoreError>> = []
@@ -786,7 +788,7 @@ describe("FileStore", () => {
             const syncsBefore = faults.logSyncs
             const save = yield* Effect.fork(store.save("gated", bytes("x"), at(Date.now() + HOUR)))
             yield* eventually(() => faults.logSyncs > syncsBefore, "the fsync starts")
-            yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+            yield* realSleep(50)
             assert.isTrue(Option.isNone(yield* Fiber.poll(save)), "not acknowledged before the fsync completes")
             // 200 saves arriving while that fsync is in flight
             const concurrent = yield* Effect.fork(Effect.forEach(
@@ -794,7 +796,7 @@ describe("FileStore", () => {
               (i) => store.save(`t-${i}`, bytes(`v${i}`), at(Date.now() + HOUR)),
               { concurrency: "unbounded", discard: true }
             ))
-            yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 50)))
+            yield* realSleep(50)
             assert.isTrue(Option.isNone(yield* Fiber.poll(concurrent)))
             faults.syncGate = undefined
             yield* Deferred.succeed(gate, void 0)
@@ -884,7 +886,7 @@ describe("FileStore", () => {
       // the test runner has timers of its own, some short-lived: take the fewest seen over a while
       let timersBefore = timers()
       for (let i = 0; i < 10; i++) {
-        yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 10)))
+        yield* realSleep(10)
         timersBefore = Math.min(timersBefore, timers())
       }
       const scope = yield* Scope.make()

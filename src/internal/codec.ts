@@ -26,10 +26,22 @@ export interface SessionRecord {
 const decoder = new TextDecoder("utf-8", { fatal: true })
 
 /**
+ * Thrown by `encode` for a value that `JSON.stringify` refuses (a bigint, a cycle), naming its key.
+ *
+ * @internal
+ */
+export class UnencodableValue extends Error {
+  constructor(readonly key: string, override readonly cause: unknown) {
+    super(`the value of "${key}" cannot be stored as JSON (${cause instanceof Error ? cause.message : cause})`)
+  }
+}
+
+/**
  * Encodes a record. The JSON is built by hand from the values' own JSON (`JSON.stringify` of each value, so a value
  * without a JSON form, such as `undefined`, is left out as `JSON.stringify` would), and the result comes from
  * Node's buffer pool: this runs on every write of every session, and a fresh `ArrayBuffer` per record costs more
  * than the JSON itself. The version byte is the string's first character: U+0001 is the byte 0x01 in UTF-8.
+ * Throws `UnencodableValue` for a value `JSON.stringify` refuses (a bigint, a cycle).
  *
  * @internal
  */
@@ -39,7 +51,12 @@ export const encode = (record: SessionRecord): Uint8Array => {
     : `\u0001{"d":${JSON.stringify(record.deadline)},"e":${JSON.stringify(record.expiry)},"v":{`
   let first = true
   for (const [key, value] of record.values) {
-    const encoded = JSON.stringify(value)
+    let encoded: string | undefined
+    try {
+      encoded = JSON.stringify(value)
+    } catch (cause) {
+      throw new UnencodableValue(key, cause)
+    }
     if (encoded === undefined) continue
     json += first ? `${JSON.stringify(key)}:${encoded}` : `,${JSON.stringify(key)}:${encoded}`
     first = false
