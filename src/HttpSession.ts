@@ -13,7 +13,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Token from "./internal/token.js"
+import * as Token from "./core/token.js"
 import * as Session from "./Session.js"
 
 const EXPIRED = new Date(0)

@@ -20,8 +20,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
-import * as Codec from "./internal/codec.js"
-import * as Token from "./internal/token.js"
+import * as Codec from "./core/codec.js"
+import * as Token from "./core/token.js"
 import * as Store from "./Store.js"
 
 // -----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import * as Schema from "effect/Schema"
 import fc from "fast-check"
 import { createServer } from "node:http"
 import * as HttpSession from "../src/HttpSession.js"
-import * as Codec from "../src/internal/codec.js"
+import * as Codec from "../src/core/codec.js"
 import * as MemStore from "../src/MemStore.js"
 import * as Session from "../src/Session.js"
 import * as Store from "../src/Store.js"
@@ -103,7 +103,7 @@ describe("properties", () => {
       const manager = yield* Session.SessionManager
       const token = "T".repeat(43)
       const key = manager.options.hashTokenInStore
-        ? (yield* Effect.promise(() => import("../src/internal/token.js"))).hash(token)
+        ? (yield* Effect.promise(() => import("../src/core/token.js"))).hash(token)
         : token
       const expiry = DateTime.unsafeMake(Date.UTC(2100, 0, 1))
       const deadline = Date.UTC(2099, 0, 1)

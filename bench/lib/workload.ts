@@ -3,13 +3,13 @@
  * operations on random sessions, 80% reads and 20% writes, in a fixed pseudo-random order.
  *
  * Every side serializes the same session values its own way:
- * - ours: the session codec (`src/internal/codec.ts`: a version byte, then JSON of deadline, expiry and values),
+ * - ours: the session codec (`src/core/codec.ts`: a version byte, then JSON of deadline, expiry and values),
  * - express-session stores: the store's `JSON.stringify` of the session object express-session hands them (the
  *   values plus the `cookie` object),
  * - the ceilings: `JSON.stringify` of the values alone.
  */
 import * as DateTime from "effect/DateTime"
-import * as Codec from "../../src/internal/codec.js"
+import * as Codec from "../../src/core/codec.js"
 
 /** A small, fast, seeded PRNG (mulberry32), so every subject gets the same sessions and the same operations. */
 export const prng = (seed: number): () => number => {

@@ -95,7 +95,7 @@ export const runFile = async (settings: FileSettings): Promise<Table> => {
       "info"
     ])
     table.notes.push(
-      "Logs written with the log format's own encoder (src/internal/fileLog.ts), one put record per session (as a compaction leaves the log), sessions of the workload's size; opened by `FileStore.make` in a fresh child process (page cache warm: the log was just written). The compaction row: the log with churn, opened, then `compact`."
+      "Logs written with the log format's own encoder (src/core/fileLog.ts), one put record per session (as a compaction leaves the log), sessions of the workload's size; opened by `FileStore.make` in a fresh child process (page cache warm: the log was just written). The compaction row: the log with churn, opened, then `compact`."
     )
     return table
   } finally {

@@ -1,0 +1,168 @@
+/**
+ * An in-memory `SessionStore`: the fastest engine, and the one to use in tests.
+ *
+ * Everything is lost when the process stops, so use it where that is acceptable (development, tests, data that
+ * is cheap to lose), or `FileStore` / `RedisStore` otherwise.
+ *
+ * @since 1.0.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { fromBinary, MAX_BINARY_LENGTH, toBinary } from "./core/bytes.js"
+import { MemoryIndex } from "./core/memoryIndex.js"
+import { sweepExpired } from "./internal/sweep.js"
+import * as Options from "./internal/options.js"
+import * as Store from "./Store.js"
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface MemStoreOptions {
+  /**
+   * How often the background cleanup removes expired sessions from memory. Default: 1 minute. `0` disables the
+   * cleanup (expired sessions are still never returned: expiry is checked on every read).
+   */
+  readonly cleanupInterval?: Duration.Input | undefined
+  /**
+   * The most sessions kept at once. When the store is full, saving a new token evicts the session closest to its
+   * expiry.
+   *
+   * Why not least-recently-used: whoever can mint sessions (any anonymous visitor) could flush an LRU store of
+   * every real user's session by creating new ones. Evicting by nearest expiry drops the sessions that had the
+   * least time left anyway, and a session that is kept alive by its user (`idleTimeout` renewals) moves away
+   * from the front.
+   */
+  readonly maxSessions?: number | undefined
+}
+
+/**
+ * The MemStore service: a `SessionStore` plus the number of entries held in memory.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface MemStore extends Store.SessionStoreService {
+  /** How many entries are held in memory, expired or not (a sweep or a read removes expired ones). */
+  readonly size: Effect.Effect<number>
+}
+
+/**
+ * @since 1.0.0
+ * @category tags
+ */
+export const MemStore: Context.Service<MemStore, MemStore> = Context.Service<MemStore>("effect-session/MemStore")
+
+const closed = (method: string) => new Store.SessionStoreError({ reason: "Closed", method })
+
+const tooLarge = (length: number) =>
+  new Store.SessionStoreError({
+    reason: "InvalidInput",
+    method: "save",
+    description: `the data is ${length} bytes long, above the limit of ${MAX_BINARY_LENGTH}`
+  })
+
+/**
+ * Creates a MemStore in the current scope. The cleanup fiber (when enabled) runs in that scope and stops when it
+ * closes; after that, every operation fails with a `Closed` error.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const make = (
+  options: MemStoreOptions = {}
+): Effect.Effect<MemStore, Store.SessionStoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const cleanupInterval = yield* Options.duration(
+      "MemStore.make",
+      "cleanupInterval",
+      options.cleanupInterval,
+      "1 minute"
+    )
+    const maxSessions = yield* Options.positiveInteger("MemStore.make", "maxSessions", options.maxSessions)
+    // each session's bytes as a binary string: see internal/bytes.ts for why
+    const index = new MemoryIndex<string>()
+    let isClosed = false
+
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        isClosed = true
+      })
+    )
+
+    const sweep = Effect.flatMap(Clock.currentTimeMillis, (now) => sweepExpired(index, now))
+    if (Duration.isGreaterThan(cleanupInterval, Duration.zero)) {
+      yield* sweep.pipe(
+        Effect.repeat(Schedule.spaced(cleanupInterval)),
+        Effect.delay(cleanupInterval),
+        Effect.interruptible,
+        Effect.forkScoped
+      )
+    }
+
+    const store = Store.make({
+      find: (token) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (isClosed) return Effect.fail(closed("find"))
+          const entry = index.get(token, now)
+          return Effect.succeed(entry === undefined ? Option.none() : Option.some(fromBinary(entry.data)))
+        }),
+      save: (token, data, expiry) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (isClosed) return Effect.fail(closed("save"))
+          if (data.length > MAX_BINARY_LENGTH) return Effect.fail(tooLarge(data.length))
+          const expiresAt = DateTime.toEpochMillis(expiry)
+          if (expiresAt <= now) index.delete(token)
+          else index.set(token, toBinary(data), expiresAt, maxSessions)
+          return Effect.void
+        }),
+      delete: (token) =>
+        Effect.suspend(() => {
+          if (isClosed) return Effect.fail(closed("delete"))
+          index.delete(token)
+          return Effect.void
+        }),
+      all: Stream.unwrap(Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (isClosed) return Effect.fail(closed("all"))
+        const live = index.live(now)
+        return Effect.succeed(
+          Stream.fromIterable(live).pipe(
+            Stream.map((entry) => [entry.token, fromBinary(entry.data)] as const)
+          )
+        )
+      }))
+    })
+
+    return MemStore.of({ ...store, size: Effect.sync(() => index.size) })
+  })
+
+/**
+ * A layer providing both the generic `SessionStore` and the `MemStore` tag.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { MemStore, Store } from "effect-session"
+ *
+ * const program = Store.find("token").pipe(
+ *   Effect.provide(MemStore.layer({ cleanupInterval: "5 minutes" }))
+ * )
+ * ```
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layer = (
+  options?: MemStoreOptions
+): Layer.Layer<Store.SessionStore | MemStore, Store.SessionStoreError> =>
+  Layer.effectContext(
+    Effect.map(make(options), (store) => Context.make(MemStore, store).pipe(Context.add(Store.SessionStore, store)))
+  )
