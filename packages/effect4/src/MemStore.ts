@@ -18,8 +18,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { fromBinary, MAX_BINARY_LENGTH, toBinary } from "./core/bytes.js"
 import { MemoryIndex } from "./core/memoryIndex.js"
-import { sweepExpired } from "./internal/sweep.js"
 import * as Options from "./internal/options.js"
+import { sweepExpired } from "./internal/sweep.js"
 import * as Store from "./Store.js"
 
 /**
