@@ -1,4 +1,5 @@
 import * as MemStore from "../src/MemStore.js"
-import { sessionSuite } from "./sessionSuite.js"
+import { sessionSuite, tempFileStore } from "./sessionSuite.js"
 
 sessionSuite("MemStore", () => MemStore.layer())
+sessionSuite("FileStore", () => tempFileStore())

@@ -1,6 +1,8 @@
 /**
  * The session behaviour suite (SCS's session tests, re-done through a real HTTP server), run against every engine.
  */
+import { NodeFileSystem } from "@effect/platform-node"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
@@ -13,6 +15,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
 import { createHash } from "node:crypto"
+import * as FileStore from "../src/FileStore.js"
 import * as HttpSession from "../src/HttpSession.js"
 import * as Session from "../src/Session.js"
 import * as Store from "../src/Store.js"
@@ -123,6 +126,14 @@ export const counting = <E>(engine: Layer.Layer<Store.SessionStore, E>) =>
     })
     return Context.make(StoreCalls, calls).pipe(Context.add(Store.SessionStore, store))
   })).pipe(Layer.provide(engine))
+
+/** A FileStore on a log in a fresh temporary folder, removed when the layer is released. */
+export const tempFileStore = (options: Omit<FileStore.FileStoreOptions, "path"> = {}) =>
+  Layer.unwrapScoped(Effect.gen(function*() {
+    const fs = yield* FileSystem.FileSystem
+    const dir = yield* fs.makeTempDirectoryScoped({ prefix: "session-suite-" })
+    return FileStore.layer({ ...options, path: `${dir}/sessions.log` })
+  })).pipe(Layer.provide(NodeFileSystem.layer))
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/
 const sha = (token: string) => createHash("sha256").update(token).digest("base64url")
