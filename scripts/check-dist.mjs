@@ -1,34 +1,49 @@
-// Imports every public entry point of the built package through its own name (Node resolves the package's
-// `exports` map), and checks that each module has the exports users rely on and a .d.ts beside it.
+// Imports every public entry point of a built line through its own package name (Node resolves the package's
+// `exports` map), and checks that each module has exports and a .d.ts beside it, then round-trips a session
+// through the built MemStore.
+//
+//   node scripts/check-dist.mjs                    the Effect 3 line (repository root)
+//   node scripts/check-dist.mjs packages/effect4   the Effect 4 line (run it with Node 22)
 import { existsSync, readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import * as Path from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
 
-const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
+const dir = Path.resolve(root, process.argv[2] ?? ".")
+const pkg = JSON.parse(readFileSync(Path.join(dir, "package.json"), "utf8"))
+// resolution as seen from inside the package: its own name resolves through its `exports` (self-reference), and
+// `effect` is the line's own copy
+const require = createRequire(Path.join(dir, "package.json"))
+const load = (specifier) => import(pathToFileURL(require.resolve(specifier)).href)
+
 let failures = 0
 for (const [subpath, target] of Object.entries(pkg.exports)) {
   if (typeof target === "string") continue
   const specifier = subpath === "." ? pkg.name : `${pkg.name}/${subpath.slice(2)}`
-  const types = new URL(`../${target.types}`, import.meta.url)
+  const types = Path.join(dir, target.types)
   try {
-    const mod = await import(specifier)
+    const mod = await load(specifier)
     const names = Object.keys(mod)
     if (names.length === 0) throw new Error("no exports")
     if (!existsSync(types)) throw new Error(`missing ${target.types}`)
-    console.log(`ok   ${specifier}: ${names.join(", ")}`)
+    console.log(`ok   ${pkg.name}@${pkg.version} ${specifier}: ${names.join(", ")}`)
   } catch (error) {
     failures++
     console.error(`FAIL ${specifier}: ${error instanceof Error ? error.message : String(error)}`)
   }
 }
-const { MemStore, Store } = await import(pkg.name)
-const { Effect, DateTime, Option } = await import("effect")
+const { MemStore, Store } = await load(pkg.name)
+const { Effect, DateTime, Option } = await load("effect")
+const makeUtc = DateTime.makeUnsafe ?? DateTime.unsafeMake
 const found = await Effect.runPromise(
   Effect.gen(function*() {
-    yield* Store.save("t", new Uint8Array([1, 2, 3]), DateTime.unsafeMake(Date.now() + 60_000))
+    yield* Store.save("t", new Uint8Array([1, 2, 3]), makeUtc(Date.now() + 60_000))
     return yield* Store.find("t")
   }).pipe(Effect.provide(MemStore.layer()))
 )
 if (!Option.isSome(found) || found.value.length !== 3) {
   failures++
   console.error("FAIL the built MemStore did not round-trip a session")
-} else console.log("ok   built MemStore round-trips a session")
+} else console.log(`ok   built MemStore of ${pkg.name}@${pkg.version} round-trips a session`)
 process.exit(failures === 0 ? 0 : 1)
