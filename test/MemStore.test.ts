@@ -64,22 +64,36 @@ describe("MemStore", () => {
       assert.include(saveError.message, "closed")
     }))
 
-  it.effect("maxSessions evicts the entry closest to its expiry, not the least recently used", () =>
+  it.effect("maxSessions: a flood of new sessions cannot push out established ones; new ones are refused (Full)", () =>
     Effect.gen(function*() {
-      const store = yield* MemStore.make({ maxSessions: 3, cleanupInterval: 0 })
-      yield* store.save("soon", data, at(100))
-      yield* store.save("later", data, at(500))
-      yield* store.save("latest", data, at(900))
-      // touching "soon" does not protect it: it is still the closest to its expiry
-      assert.isTrue(Option.isSome(yield* store.find("soon")))
-      yield* store.save("new", data, at(300))
-      assert.strictEqual(yield* store.size, 3)
-      assert.isTrue(Option.isNone(yield* store.find("soon")))
-      for (const token of ["later", "latest", "new"]) assert.isTrue(Option.isSome(yield* store.find(token)))
-      // replacing an existing token never evicts
-      yield* store.save("new", data, at(950))
-      assert.strictEqual(yield* store.size, 3)
-      assert.isTrue(Option.isSome(yield* store.find("later")))
+      const store = yield* MemStore.make({ maxSessions: 100, cleanupInterval: 0 })
+      // 50 users log in (one-hour sessions)
+      for (let i = 0; i < 50; i++) yield* store.save(`user-${i}`, data, at(3600))
+      yield* TestClock.adjust("1 minute")
+      // then 100 cookie-less requests each store a value in a fresh session (a CSRF token on a login form)
+      let refused = 0
+      for (let i = 0; i < 100; i++) {
+        const exit = yield* Effect.exit(store.save(`visitor-${i}`, data, at(3600 + 60)))
+        if (Exit.isFailure(exit)) {
+          const error = yield* Effect.flip(exit)
+          assert.strictEqual(error.reason, "Full")
+          refused++
+        }
+      }
+      assert.strictEqual(refused, 50, "only the room left is given to new sessions")
+      assert.strictEqual(yield* store.size, 100)
+      for (let i = 0; i < 50; i++) {
+        assert.isTrue(Option.isSome(yield* store.find(`user-${i}`)), `user-${i} is still logged in`)
+        // an established session can still be saved again (its data or deadline changed)
+        yield* store.save(`user-${i}`, new Uint8Array([9]), at(7200))
+      }
+      // once sessions expire, there is room again: expired ones never count against the limit
+      yield* TestClock.adjust("1 hour")
+      yield* store.save("after-the-flood", data, at(3600 * 3))
+      assert.isTrue(Option.isSome(yield* store.find("after-the-flood")))
+      // deleting frees room at once
+      yield* store.delete("user-0")
+      yield* store.save("next", data, at(3600 * 3))
     }).pipe(Effect.scoped))
 
   it.effect(

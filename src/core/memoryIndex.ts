@@ -1,7 +1,6 @@
 /**
  * The in-memory index behind MemStore (and FileStore's read path): a map from token to entry plus an
- * expiry-ordered heap, so that expiry checks are O(1), sweeps cost in proportion to what expired, and eviction
- * picks the entry closest to its expiry in O(log n).
+ * expiry-ordered heap, so that expiry checks are O(1) and sweeps cost in proportion to what expired.
  *
  * The map is split into `SHARDS` `Map`s by a hash of the token. A `Map` rehashes all its entries at once when it
  * grows past its capacity or shrinks below a quarter of it: with a million sessions in one `Map`, a single
@@ -63,10 +62,10 @@ export class MemoryIndex<D = Uint8Array> {
   }
 
   /**
-   * Inserts or replaces. The caller owns `data` from now on (pass a copy). Returns the entries evicted to respect
-   * `maxSize` (the ones closest to their expiry).
+   * Inserts or replaces. The caller owns `data` from now on (pass a copy). No bound is applied here: a caller with
+   * a limit asks `hasRoomFor` first.
    */
-  set(token: string, data: D, expiresAt: number, maxSize?: number): Array<IndexEntry<D>> | undefined {
+  set(token: string, data: D, expiresAt: number): void {
     const shard = this.shards[shardOf(token)]!
     const existing = shard.get(token)
     if (existing !== undefined) {
@@ -75,23 +74,28 @@ export class MemoryIndex<D = Uint8Array> {
         existing.expiresAt = expiresAt
         this.heap.update(existing)
       }
-      return undefined
-    }
-    let evicted: Array<IndexEntry<D>> | undefined
-    if (maxSize !== undefined) {
-      while (this.count >= maxSize) {
-        const victim = this.heap.pop()
-        if (victim === undefined) break
-        this.shards[shardOf(victim.token)]!.delete(victim.token)
-        this.count--
-        ;(evicted ??= []).push(victim)
-      }
+      return
     }
     const entry: IndexEntry<D> = { token, data, expiresAt, heapIndex: -1 }
     shard.set(token, entry)
     this.count++
     this.heap.push(entry)
-    return evicted
+  }
+
+  /**
+   * Whether saving `token` keeps the index within `maxSize` entries: always for a token already held (a
+   * replacement), otherwise only when fewer than `maxSize` entries are held once the expired ones are dropped
+   * (dropping them costs O(expired · log n)). A full index never makes room by evicting a live entry: whoever can
+   * mint new entries (any anonymous visitor) would otherwise push out the established ones.
+   */
+  hasRoomFor(token: string, maxSize: number, now: number): boolean {
+    if (this.count < maxSize || this.shards[shardOf(token)]!.has(token)) return true
+    for (;;) {
+      const top = this.heap.peek()
+      if (top === undefined || top.expiresAt > now) return this.count < maxSize
+      this.removeEntry(top)
+      if (this.count < maxSize) return true
+    }
   }
 
   delete(token: string): IndexEntry<D> | undefined {

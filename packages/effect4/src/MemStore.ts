@@ -33,13 +33,15 @@ export interface MemStoreOptions {
    */
   readonly cleanupInterval?: Duration.Input | undefined
   /**
-   * The most sessions kept at once. When the store is full, saving a new token evicts the session closest to its
-   * expiry.
+   * The most sessions kept at once. When the store is full (counting live sessions only: expired ones are dropped
+   * first), saving a new token fails with a `SessionStoreError` of reason `Full` (the HTTP adapters answer 503),
+   * while saving, reading and deleting the sessions already held keep working.
    *
-   * Why not least-recently-used: whoever can mint sessions (any anonymous visitor) could flush an LRU store of
-   * every real user's session by creating new ones. Evicting by nearest expiry drops the sessions that had the
-   * least time left anyway, and a session that is kept alive by its user (`idleTimeout` renewals) moves away
-   * from the front.
+   * Why refuse instead of evicting: whoever can mint sessions (any anonymous visitor) could otherwise push every
+   * established session out by creating new ones, whatever the eviction order (least recently used, or closest
+   * to expiry: with equal lifetimes that is the oldest). Refusing keeps the logged-in users logged in; the cost
+   * is that during such a flood no new session can start until sessions expire (size `maxSessions` with room for
+   * your real peak, and keep `lifetime`/`idleTimeout` of anonymous sessions short).
    */
   readonly maxSessions?: number | undefined
 }
@@ -62,6 +64,13 @@ export interface MemStore extends Store.SessionStoreService {
 export const MemStore: Context.Service<MemStore, MemStore> = Context.Service<MemStore>("effect-session/MemStore")
 
 const closed = (method: string) => new Store.SessionStoreError({ reason: "Closed", method })
+
+const full = (maxSessions: number) =>
+  new Store.SessionStoreError({
+    reason: "Full",
+    method: "save",
+    description: `the store holds its maximum of ${maxSessions} live sessions; a new one is refused`
+  })
 
 const tooLarge = (length: number) =>
   new Store.SessionStoreError({
@@ -121,7 +130,9 @@ export const make = (
           if (data.length > MAX_BINARY_LENGTH) return Effect.fail(tooLarge(data.length))
           const expiresAt = DateTime.toEpochMillis(expiry)
           if (expiresAt <= now) index.delete(token)
-          else index.set(token, toBinary(data), expiresAt, maxSessions)
+          else if (maxSessions !== undefined && !index.hasRoomFor(token, maxSessions, now)) {
+            return Effect.fail(full(maxSessions))
+          } else index.set(token, toBinary(data), expiresAt)
           return Effect.void
         }),
       delete: (token) =>

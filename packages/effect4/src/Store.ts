@@ -24,6 +24,8 @@ import * as Stream from "effect/Stream"
  * - `Closed`: the store's layer has been released.
  * - `Locked`: another live process or layer holds the store (FileStore's one-writer rule).
  * - `InvalidInput`: the caller passed something the engine cannot store (for example a payload above its limit).
+ * - `Full`: the engine holds its configured maximum of sessions and refuses a new one (MemStore's `maxSessions`);
+ *   sessions already held are unaffected.
  * - `Io`: the backend reported an error of its own (a file system error, a Redis error reply).
  *
  * @since 1.0.0
@@ -36,6 +38,7 @@ export const SessionStoreErrorReason = Schema.Literals([
   "Closed",
   "Locked",
   "InvalidInput",
+  "Full",
   "Io"
 ])
 
@@ -87,6 +90,7 @@ const reasonText: Record<SessionStoreErrorReason, string> = {
   Closed: "the store is closed",
   Locked: "the store is locked by another owner",
   InvalidInput: "invalid input",
+  Full: "the store is full",
   Io: "the backend reported an error"
 }
 
