@@ -119,10 +119,10 @@ export const counting = <E>(engine: Layer.Layer<Store.SessionStore, E>) =>
     const inner = yield* Store.SessionStore
     const calls = { find: 0, save: 0, delete: 0 }
     const store = Store.SessionStore.of({
+      ...inner,
       find: (t) => Effect.suspend(() => (calls.find++, inner.find(t))),
       save: (t, d, e) => Effect.suspend(() => (calls.save++, inner.save(t, d, e))),
-      delete: (t) => Effect.suspend(() => (calls.delete++, inner.delete(t))),
-      all: inner.all
+      delete: (t) => Effect.suspend(() => (calls.delete++, inner.delete(t)))
     })
     return Context.make(StoreCalls, calls).pipe(Context.add(Store.SessionStore, store))
   })).pipe(Layer.provide(engine))
