@@ -26,7 +26,10 @@ const survivesRestart = (env: Record<string, string>) =>
       return jar.get("session")!
     }))
     const { base } = yield* startExample("examples/basic.ts", env, "/health")
-    assert.strictEqual((yield* new CookieJar(base).request("/get", { cookie: `session=${token}` })).body, "Hello world!\n")
+    assert.strictEqual(
+      (yield* new CookieJar(base).request("/get", { cookie: `session=${token}` })).body,
+      "Hello world!\n"
+    )
   })
 
 const redisReason = unavailableReason("binaries")
@@ -43,23 +46,31 @@ describe("examples", () => {
       assert.strictEqual((yield* new CookieJar(base).request("/get")).body, "\n")
     }), { timeout: 60_000 })
 
-  it.scopedLive("basic.ts on FileStore (the default): the log is created, and a session survives a restart", () =>
-    Effect.gen(function*() {
-      const dir = yield* tempDir
-      const file = join(dir, "nested", "sessions.log")
-      yield* survivesRestart({ SESSION_FILE: file, SESSION_SYNC: "always" })
-      assert.isTrue(existsSync(file), "the example creates the log's folder and the log")
-      assert.isAbove(statSync(file).size, 16, "the log holds a record after its header")
-    }), { timeout: 60_000 })
+  it.scopedLive(
+    "basic.ts on FileStore (the default): the log is created, and a session survives a restart",
+    () =>
+      Effect.gen(function*() {
+        const dir = yield* tempDir
+        const file = join(dir, "nested", "sessions.log")
+        yield* survivesRestart({ SESSION_FILE: file, SESSION_SYNC: "always" })
+        assert.isTrue(existsSync(file), "the example creates the log's folder and the log")
+        assert.isAbove(statSync(file).size, 16, "the log holds a record after its header")
+      }),
+    { timeout: 60_000 }
+  )
 
-  it.skipIf(redisReason !== undefined).scopedLive("basic.ts on RedisStore: a session survives a restart", () =>
-    Effect.gen(function*() {
-      const redis = yield* Effect.acquireRelease(
-        Effect.promise(() => RedisServer.start()),
-        (server) => Effect.promise(() => server.dispose())
-      )
-      yield* survivesRestart({ SESSION_STORE: "redis", REDIS_URL: redis.url, SESSION_PREFIX: "example:" })
-    }), { timeout: 60_000 })
+  it.skipIf(redisReason !== undefined).scopedLive(
+    "basic.ts on RedisStore: a session survives a restart",
+    () =>
+      Effect.gen(function*() {
+        const redis = yield* Effect.acquireRelease(
+          Effect.promise(() => RedisServer.start()),
+          (server) => Effect.promise(() => server.dispose())
+        )
+        yield* survivesRestart({ SESSION_STORE: "redis", REDIS_URL: redis.url, SESSION_PREFIX: "example:" })
+      }),
+    { timeout: 60_000 }
+  )
 
   it.scopedLive("login.ts: log in, whoami, log out", () =>
     Effect.gen(function*() {
