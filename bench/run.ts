@@ -6,6 +6,10 @@
  *   npm run bench -- --quick           # a smoke run (under a minute): small sizes, short runs, one round
  *   npm run bench -- --only=store,http # some sections: store, http, memory, file
  *   npm run bench -- --out=path.md     # write the results elsewhere
+ *   npm run bench -- --without-effect4 # the Effect 3 line only (no Node 22 needed)
+ *
+ * Both release lines are measured in the same run, against the same peers: the Effect 3 line (the root package) on
+ * this Node, the Effect 4 line (`packages/effect4`, built into its `dist/` first) in Node 22 child processes.
  *
  * Every measured part runs in its own child process; Redis is a private redis-server started for the run.
  * Timings depend on the machine and on what else runs on it: compare ratios from the same run, not numbers
@@ -16,12 +20,13 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import * as OS from "node:os"
 import * as Path from "node:path"
 import { pathToFileURL } from "node:url"
-import { benchPath } from "./lib/child.js"
+import { benchPath, nodeVersion } from "./lib/child.js"
+import { buildEffect4, effect4Engines, effect4HasHttp } from "./lib/effect4.js"
 import { checks, makeTable, renderTable, type Table } from "./lib/table.js"
 import { runFile } from "./sections/file.js"
 import { runHttp } from "./sections/http.js"
 import { runMemory } from "./sections/memory.js"
-import { runStoreGroup } from "./sections/store.js"
+import { type Effect4Run, runStoreGroup } from "./sections/store.js"
 import { GROUP_IDS } from "./store/groups.js"
 
 export type SectionId = "store" | "http" | "memory" | "file"
@@ -31,14 +36,17 @@ export interface Options {
   readonly quick: boolean
   readonly only: ReadonlyArray<SectionId>
   readonly out: string
+  readonly effect4: boolean
 }
 
 export const parseArgs = (argv: ReadonlyArray<string>): Options => {
   let quick = false
   let only: ReadonlyArray<SectionId> = SECTIONS
   let out = benchPath("results/latest.md")
+  let effect4 = true
   for (const arg of argv) {
     if (arg === "--quick") quick = true
+    else if (arg === "--without-effect4") effect4 = false
     else if (arg.startsWith("--only=")) {
       const wanted = arg.slice("--only=".length).split(",").filter((s) => s.length > 0)
       for (const section of wanted) {
@@ -48,9 +56,13 @@ export const parseArgs = (argv: ReadonlyArray<string>): Options => {
       }
       only = wanted as ReadonlyArray<SectionId>
     } else if (arg.startsWith("--out=")) out = Path.resolve(arg.slice("--out=".length))
-    else throw new Error(`unknown argument ${arg} (--quick, --only=${SECTIONS.join(",")}, --out=file.md)`)
+    else {
+      throw new Error(
+        `unknown argument ${arg} (--quick, --only=${SECTIONS.join(",")}, --out=file.md, --without-effect4)`
+      )
+    }
   }
-  return { quick, only, out }
+  return { quick, only, out, effect4 }
 }
 
 /** The sizes of each mode. The full run follows the issue; the quick one only checks that everything runs. */
@@ -87,7 +99,13 @@ const machine = (): string => {
 }
 
 const summaryTable = (): Table => {
-  const table = makeTable("Summary: the targets of issue 6", ["section", "target", "measured", "required", "result"])
+  const table = makeTable("Summary: the targets of issues 6 (Effect 3 line) and 12 (Effect 4 line)", [
+    "section",
+    "target",
+    "measured",
+    "required",
+    "result"
+  ])
   for (const check of checks) table.rows.push([check.section, check.what, check.measured, check.target, check.verdict])
   const missed = checks.filter((c) => c.verdict === "MISS").length
   table.notes.push(`${checks.length - missed} of ${checks.length} targets met.`)
@@ -123,12 +141,28 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
         : "its build in dist/ (what users run), built by `npm run bench` first"
     }`
   ]
+  let effect4: Effect4Run | undefined
+  if (options.effect4) {
+    if (process.env.BENCH_SOURCES !== "1") {
+      log("building packages/effect4")
+      buildEffect4(log)
+    }
+    effect4 = { engines: effect4Engines(), http: effect4HasHttp(), node: nodeVersion(4) }
+    header.push(
+      `- Effect 4 line: \`packages/effect4\` on Node ${effect4.node}; store engines: ${
+        effect4.engines.join(", ") || "none"
+      }; HTTP: ${effect4.http ? "yes" : "not on this branch yet (Session, HttpSession)"}`
+    )
+  } else {
+    header.push("- Effect 4 line: left out (--without-effect4)")
+  }
   console.log(header.join("\n"))
+  sectionStart = performance.now()
 
   if (options.only.includes("store")) {
     for (const id of GROUP_IDS) {
       log(`\n== 1. store level: ${id}`)
-      show(await runStoreGroup(id, settings.store))
+      show(await runStoreGroup(id, settings.store, effect4))
     }
   }
   if (options.only.includes("http")) {

@@ -17,7 +17,7 @@ const [group = "memory", name = "MemStore", concurrency = "1", opsArg = "300000"
 const ops = Number(opsArg)
 const redis = group === "redis" ? await RedisServer.start() : undefined
 try {
-  const subjects = groupSubjects(group as GroupId, redis?.url).filter((s) => s.name === name)
+  const subjects = groupSubjects(group as GroupId, { redisUrl: redis?.url }).filter((s) => s.name === name)
   if (subjects.length === 0) throw new Error(`no subject named ${name} in group ${group}`)
   const [result] = await runGroup(subjects, makeWorkload(10_000, ops), {
     rounds: 1,

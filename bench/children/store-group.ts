@@ -1,12 +1,15 @@
 /**
  * Child process: runs one store-level group (memory, redis or file) and reports its results. The Redis group
- * starts its own private redis-server on a free port, as the tests do, and stops it afterwards.
+ * starts its own private redis-server on a free port, as the tests do, and stops it afterwards. The Effect 4
+ * line's subjects run in a Node 22 host started for the group (`store/remote.ts`), measured in the same
+ * alternation as the others.
  */
 import { RedisServer } from "../../test/helpers/redis.js"
 import { childMain } from "../lib/child.js"
 import { makeWorkload, storedSizes } from "../lib/workload.js"
 import { IN_FLIGHT_64, runGroup, SEQUENTIAL, type SubjectResult } from "../store/group.js"
-import { type GroupId, groupSubjects } from "../store/groups.js"
+import { type Effect4Engine, type GroupId, groupSubjects } from "../store/groups.js"
+import { RemoteHost } from "../store/remote.js"
 
 export interface StoreGroupInput {
   readonly id: GroupId
@@ -15,6 +18,8 @@ export interface StoreGroupInput {
   readonly rounds: number
   readonly limitMs: number
   readonly warmupOps: number
+  /** The Effect 4 engines to measure (none: the Effect 3 line only). */
+  readonly effect4: ReadonlyArray<Effect4Engine>
 }
 
 export interface StoreGroupOutput {
@@ -28,8 +33,10 @@ childMain<StoreGroupInput, StoreGroupOutput>(async (input) => {
   // before the run: session-file-store adds a field to the session objects it saves
   const sizes = storedSizes(workload)
   const redis = input.id === "redis" ? await RedisServer.start() : undefined
+  const effect4 = input.effect4.includes(input.id) ? await RemoteHost.start(4, "children/store-host.ts") : undefined
   try {
-    const results = await runGroup(groupSubjects(input.id, redis?.url), workload, {
+    const subjects = groupSubjects(input.id, { redisUrl: redis?.url, effect4, effect4Engines: input.effect4 })
+    const results = await runGroup(subjects, workload, {
       rounds: input.rounds,
       modes: [SEQUENTIAL, IN_FLIGHT_64],
       limit: { ops: input.ops, ms: input.limitMs },
@@ -38,6 +45,7 @@ childMain<StoreGroupInput, StoreGroupOutput>(async (input) => {
     })
     return { results, sizes }
   } finally {
+    await effect4?.dispose()
     await redis?.dispose()
   }
 })

@@ -4,6 +4,7 @@
  */
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import type * as FileSystem from "@effect/platform/FileSystem"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
@@ -11,36 +12,22 @@ import * as Scope from "effect/Scope"
 import session from "express-session"
 import type { Store as ExpressStore } from "express-session"
 import createMemoryStore from "memorystore"
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
 import * as Path from "node:path"
-import * as FileStore from "../../src/FileStore.js"
 import * as Codec from "../../src/core/codec.js"
+import * as FileStore from "../../src/FileStore.js"
 import type * as Store from "../../src/Store.js"
-import { type CallbackOp, type Limit, runCallback, runEffect, type RunResult, runSync } from "../lib/drivers.js"
-import type { Workload } from "../lib/workload.js"
+import { type CallbackOp, runCallback, runSync } from "../lib/drivers.js"
+import { runEffect } from "../lib/runEffect.js"
+import { inTempDir, missError, PRELOAD_CONCURRENCY, type Subject } from "./subject.js"
 
-export interface Instance {
-  readonly run: (concurrency: number, limit: Limit) => Promise<RunResult>
-  readonly close: () => Promise<void>
-}
-
-export interface Subject {
-  readonly name: string
-  /** Opens the subject and preloads the workload's sessions. */
-  readonly open: (workload: Workload) => Promise<Instance>
-}
-
-const PRELOAD_CONCURRENCY = 64
-
-const missError = (name: string, misses: number) =>
-  new Error(`${name}: ${misses} reads did not find their session (the benchmark would measure misses)`)
+export type { Instance, Subject } from "./subject.js"
 
 // ---- ours ----
 
 /**
- * Ours: a `SessionStore` made in its own scope, driven by the Effect loop. A read is `find` plus the codec's
- * `decode`; a write is the codec's `encode` plus `save`.
+ * Ours (Effect 3): a `SessionStore` made in its own scope, driven by the Effect loop. A read is `find` plus the
+ * codec's `decode`; a write is the codec's `encode` plus `save`. (The Effect 4 line's twin is in
+ * `packages/effect4/bench/store/subjects.ts`.)
  */
 export const effectSubject = (
   name: string,
@@ -52,7 +39,8 @@ export const effectSubject = (
     const provide = <A, E>(effect: Effect.Effect<A, E, FileSystem.FileSystem>) =>
       Effect.provide(effect, NodeFileSystem.layer)
     const store = await Effect.runPromise(provide(Scope.extend(make, scope)))
-    const save = (i: number) => store.save(w.tokens[i]!, Codec.encode(w.records[i]!), w.expiry)
+    const expiry = DateTime.unsafeMake(w.expiresAt)
+    const save = (i: number) => store.save(w.tokens[i]!, Codec.encode(w.records[i]!), expiry)
     await Effect.runPromise(
       Effect.forEach(w.tokens, (_, i) => save(i), { concurrency: PRELOAD_CONCURRENCY, discard: true })
     )
@@ -206,35 +194,9 @@ export const rawIoredis = (url: string): Subject => ({
 
 // ---- files ----
 
-/** Wraps a subject so that it gets a fresh temporary folder when opened, removed when closed. */
-export const inTempDir = (name: string, make: (dir: string) => Subject): Subject => ({
-  name,
-  open: async (w) => {
-    const dir = await mkdtemp(Path.join(tmpdir(), "effect-session-bench-"))
-    try {
-      const instance = await make(dir).open(w)
-      return {
-        run: instance.run,
-        close: async () => {
-          try {
-            await instance.close()
-          } finally {
-            await rm(dir, { recursive: true, force: true })
-          }
-        }
-      }
-    } catch (error) {
-      await rm(dir, { recursive: true, force: true })
-      throw error
-    }
-  }
-})
-
 /** FileStore with a sync mode, in a temporary folder (compaction and cleanup at their defaults). */
-export const fileStore = (sync: FileStore.SyncMode): Subject => {
-  const name = `FileStore (${sync})`
-  return inTempDir(name, (dir) => effectSubject(name, FileStore.make({ path: Path.join(dir, "sessions.log"), sync })))
-}
+export const fileStore = (name: string, sync: FileStore.SyncMode): Subject =>
+  inTempDir(name, (dir) => effectSubject(name, FileStore.make({ path: Path.join(dir, "sessions.log"), sync })))
 
 /** session-file-store: one JSON file per session, written atomically (write-file-atomic: temp file, fsync, rename). */
 export const sessionFileStore: Subject = inTempDir(
