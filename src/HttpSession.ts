@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import * as HttpApiMiddleware from "@effect/platform/HttpApiMiddleware"
+import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
@@ -13,16 +14,19 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Token from "./core/token.js"
+import * as Option from "effect/Option"
+import * as Commit from "./core/commit.js"
+import * as Cookie from "./core/cookie.js"
+import * as Errors from "./core/sessionError.js"
 import * as Session from "./Session.js"
-
-const EXPIRED = new Date(0)
 
 /**
  * Applies a commit's outcome to a response: the `Set-Cookie` header, `Vary: Cookie` on every response, and
  * `Cache-Control: no-cache="Set-Cookie"` on responses that set the cookie (so shared caches never store a
  * response carrying someone's session cookie).
  *
+ * @deprecated Internal to the adapters; kept for compatibility and removed from the public API in 1.0.
+ * @internal
  * @since 0.1.0
  * @category internals
  */
@@ -31,42 +35,47 @@ export const applyCommit = (
   options: Session.ResolvedSessionOptions,
   result: Session.CommitResult
 ): HttpServerResponse.HttpServerResponse => {
-  const vary = response.headers["vary"]
-  let out = vary === undefined
-    ? HttpServerResponse.setHeader(response, "vary", "Cookie")
-    : /(^|,)\s*(cookie|\*)\s*(,|$)/i.test(vary)
-    ? response
-    : HttpServerResponse.setHeader(response, "vary", `${vary}, Cookie`)
-  if (result._tag === "Unchanged") return out
-  const cookie = options.cookie
-  const base = {
-    path: cookie.path,
-    httpOnly: cookie.httpOnly,
-    secure: cookie.secure,
-    sameSite: cookie.sameSite,
-    partitioned: cookie.partitioned,
-    ...(cookie.domain === undefined ? {} : { domain: cookie.domain })
+  const changes = Cookie.responseChanges(options.cookie, result, {
+    vary: response.headers["vary"],
+    cacheControl: response.headers["cache-control"]
+  })
+  let out = response
+  if (changes.vary !== undefined) out = HttpServerResponse.setHeader(out, "vary", changes.vary)
+  if (changes.setCookie !== undefined) {
+    out = HttpServerResponse.unsafeSetCookie(
+      out,
+      changes.setCookie.name,
+      changes.setCookie.value,
+      changes.setCookie.options
+    )
   }
-  out = result._tag === "SetCookie"
-    ? HttpServerResponse.unsafeSetCookie(out, cookie.name, result.token, {
-      ...base,
-      ...(result.maxAge === undefined ? {} : { maxAge: `${result.maxAge} seconds` }),
-      ...(result.expires === undefined ? {} : { expires: result.expires })
-    })
-    : HttpServerResponse.unsafeSetCookie(out, cookie.name, "", { ...base, maxAge: 0, expires: EXPIRED })
-  const cacheControl = out.headers["cache-control"]
-  return HttpServerResponse.setHeader(
-    out,
-    "cache-control",
-    cacheControl === undefined ? "no-cache=\"Set-Cookie\"" : `${cacheControl}, no-cache="Set-Cookie"`
-  )
+  if (changes.cacheControl !== undefined) out = HttpServerResponse.setHeader(out, "cache-control", changes.cacheControl)
+  return out
 }
+
+/** Logs a `SessionError` the session did not log where it happened (see `Errors.loggedWhereItHappened`). */
+const logUnhandled = (error: Session.SessionError) =>
+  Errors.loggedWhereItHappened(error.reason)
+    ? Effect.void
+    : Effect.logError("effect-session: unhandled session error", error.message)
+
+/** The empty response that answers a `SessionError`: 503 for a store failure, 500 otherwise (logged). */
+const answer = (error: Session.SessionError) =>
+  Effect.as(logUnhandled(error), HttpServerResponse.empty({ status: Errors.httpStatus(error.reason) }))
+
+/** Answers the `SessionError`s an app leaves unhandled (nothing about them reaches the client). */
+const answerSessionErrors = <E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+): Effect.Effect<HttpServerResponse.HttpServerResponse, E, R> =>
+  Effect.catchSome(app, (error) => error instanceof Session.SessionError ? Option.some(answer(error)) : Option.none())
 
 /**
  * The shared core: starts the current request's session from its cookie and registers the commit as a
  * pre-response handler, so it runs before the response is written whether the handler succeeded or failed. A
  * commit that cannot save answers 503 (the failure is logged), instead of pretending the session was kept.
  *
+ * @deprecated Internal to the adapters; kept for compatibility and removed from the public API in 1.0.
+ * @internal
  * @since 0.1.0
  * @category internals
  */
@@ -78,14 +87,15 @@ export const begin: Effect.Effect<
   (context: Context.Context<Session.SessionManager | HttpServerRequest.HttpServerRequest>) => {
     const manager = Context.get(context, Session.SessionManager)
     const request = Context.get(context, HttpServerRequest.HttpServerRequest)
-    const handle = manager.begin(Token.cookieValue(request.headers["cookie"], manager.options.cookie.name))
+    const handle = manager.begin(Cookie.read(request.headers["cookie"], manager.options.cookie.name))
     return Effect.as(
       HttpApp.appendPreResponseHandler((_request, response) =>
         Effect.catchAll(
           Effect.map(handle.commit, (result) => applyCommit(response, manager.options, result)),
-          () =>
-            Effect.succeed(
-              applyCommit(HttpServerResponse.empty({ status: 503 }), manager.options, { _tag: "Unchanged" })
+          (error) =>
+            Effect.as(
+              logUnhandled(error),
+              applyCommit(HttpServerResponse.empty({ status: 503 }), manager.options, Commit.UNCHANGED)
             )
         )
       ),
@@ -93,6 +103,11 @@ export const begin: Effect.Effect<
     )
   }
 )
+
+/** Runs `app` with the request's session, answering the `SessionError`s it leaves unhandled. */
+const withSession = <E, R>(
+  app: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) => Effect.flatMap(begin, (session) => answerSessionErrors(Effect.provideService(app, Session.Session, session)))
 
 /**
  * Middleware for `HttpRouter` and `HttpServer.serve` apps: provides `Session` to the app. Requires a
@@ -126,11 +141,17 @@ export const middleware = <E, R>(
 ): HttpApp.Default<
   E,
   Exclude<R, Session.Session> | Session.SessionManager | HttpServerRequest.HttpServerRequest
-> => Effect.flatMap(begin, (session) => Effect.provideService(app, Session.Session, session))
+> => withSession(app)
+
+/** The router middleware: the request's session for the wrapped route, its unhandled `SessionError`s answered. */
+const routerMiddleware = <E, R>(
+  manager: Session.SessionManagerService,
+  httpEffect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) => Effect.provideService(withSession(httpEffect), Session.SessionManager, manager)
 
 /**
- * Middleware for `HttpLayerRouter`: provides `Session` to the routes it is given to (or to every route with
- * `{ global: true }` via `layerRouterGlobal`).
+ * Middleware for `HttpLayerRouter`: provides `Session` to the routes it is given to (`layerRouterGlobal` provides
+ * it to every route of the router).
  *
  * @example
  * ```ts
@@ -151,27 +172,32 @@ export const middleware = <E, R>(
  * @category middleware
  */
 export const layerRouter = HttpLayerRouter.middleware<{ provides: Session.Session }>()(
-  Effect.map(
-    Session.SessionManager,
-    (manager) => (httpEffect) =>
-      Effect.flatMap(
-        Effect.provideService(begin, Session.SessionManager, manager),
-        (session) => Effect.provideService(httpEffect, Session.Session, session)
-      )
-  )
+  Effect.map(Session.SessionManager, (manager) => (httpEffect) => routerMiddleware(manager, httpEffect))
 ).layer
+
+/**
+ * Middleware for `HttpLayerRouter` installed with `{ global: true }`: provides `Session` to every route of the
+ * router (merge it with the routes given to `HttpLayerRouter.serve`).
+ *
+ * @since 0.1.0
+ * @category middleware
+ */
+export const layerRouterGlobal = HttpLayerRouter.middleware<{ provides: Session.Session }>()(
+  Effect.map(Session.SessionManager, (manager) => (httpEffect) => routerMiddleware(manager, httpEffect)),
+  { global: true }
+)
 
 /**
  * The `HttpApi` middleware tag: add it to a group or endpoint with `.middleware(HttpSession.HttpApiSession)` and
  * provide `HttpSession.layerHttpApi`. Handlers then use `Session`; a `SessionError` they do not handle is
- * answered with 503.
+ * answered with 503 and a body holding only its `reason` and key name.
  *
  * @since 0.1.0
  * @category HttpApi
  */
 export class HttpApiSession extends HttpApiMiddleware.Tag<HttpApiSession>()("effect-session/HttpApiSession", {
   provides: Session.Session,
-  failure: Session.SessionError
+  failure: Session.SessionError.annotations(HttpApiSchema.annotations({ status: 503 }))
 }) {}
 
 /**

@@ -7,9 +7,6 @@
  *
  * @since 0.1.0
  */
-import * as HttpApiSchema from "@effect/platform/HttpApiSchema"
-import * as HttpServerRespondable from "@effect/platform/HttpServerRespondable"
-import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
@@ -21,7 +18,10 @@ import * as Option from "effect/Option"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Codec from "./core/codec.js"
-import * as Token from "./core/token.js"
+import * as Commit from "./core/commit.js"
+import * as Cookie from "./core/cookie.js"
+import * as Errors from "./core/sessionError.js"
+import { type SessionConfig, SessionState, type Write } from "./core/sessionState.js"
 import * as Store from "./Store.js"
 
 // -----------------------------------------------------------------------------
@@ -40,7 +40,7 @@ import * as Store from "./Store.js"
  * @since 0.1.0
  * @category errors
  */
-export const SessionErrorReason = Schema.Literal("StoreUnavailable", "Corrupt", "Decode", "Encode", "InvalidOptions")
+export const SessionErrorReason = Schema.Literal(...Errors.REASONS)
 
 /**
  * @since 0.1.0
@@ -50,8 +50,8 @@ export type SessionErrorReason = typeof SessionErrorReason.Type
 
 /**
  * The error of every session operation. It carries its `cause` for logs, but its encoded form (what an `HttpApi`
- * sends to clients) holds only the `reason` and the key name, and an unhandled one answers an empty 503 (store
- * failures) or 500 (anything else): no internals reach the client.
+ * sends to clients) holds only the `reason` and the key name. The `HttpSession` adapters answer one that the
+ * handler leaves unhandled with an empty 503 (store failures) or 500 (anything else): no internals reach the client.
  *
  * @since 0.1.0
  * @category errors
@@ -61,8 +61,7 @@ export class SessionError extends Schema.TaggedError<SessionError>("effect-sessi
   {
     reason: SessionErrorReason,
     key: Schema.optional(Schema.String)
-  },
-  HttpApiSchema.annotations({ status: 503 })
+  }
 ) {
   constructor(
     props: {
@@ -94,21 +93,15 @@ export class SessionError extends Schema.TaggedError<SessionError>("effect-sessi
    * @since 0.1.0
    */
   override get message(): string {
-    const key = this.key === undefined ? "" : ` (key "${this.key}")`
-    const detail = this.description === undefined ? "" : `: ${this.description}`
-    return `Session: ${this.reason}${key}${detail}`
-  }
-
-  /**
-   * @since 0.1.0
-   */
-  [HttpServerRespondable.symbol]() {
-    return Effect.succeed(HttpServerResponse.empty({ status: this.reason === "StoreUnavailable" ? 503 : 500 }))
+    return Errors.message(this.reason, this.key, this.description)
   }
 }
 
 const storeError = (error: Store.SessionStoreError) =>
   new SessionError({ reason: "StoreUnavailable", description: error.message, cause: error })
+
+const logStoreFailure = (error: SessionError) =>
+  Effect.logError("effect-session: the session store failed", error.description ?? error.message)
 
 // -----------------------------------------------------------------------------
 // options
@@ -118,26 +111,8 @@ const storeError = (error: Store.SessionStoreError) =>
  * @since 0.1.0
  * @category options
  */
-export interface CookieOptions {
-  /** Default `"session"`. A `__Host-` name requires `secure`, `path: "/"` and no `domain`. */
-  readonly name?: string | undefined
-  readonly domain?: string | undefined
-  /** Default `"/"`. */
-  readonly path?: string | undefined
-  /** Default `true`: scripts in the page cannot read the cookie. */
-  readonly httpOnly?: boolean | undefined
-  /** Default `true`: the cookie is only sent over HTTPS (browsers treat `localhost` as secure). */
-  readonly secure?: boolean | undefined
-  /** Default `"lax"`. */
-  readonly sameSite?: "lax" | "strict" | "none" | undefined
-  /** Default `false` (CHIPS). */
-  readonly partitioned?: boolean | undefined
-  /**
-   * Default `true`: the cookie carries `Max-Age`/`Expires` and outlives the browser session. With `false`, it is
-   * a browser-session cookie unless the session opted in with `Session.rememberMe(true)`.
-   */
-  readonly persist?: boolean | undefined
-}
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a named interface for the docs, not an alias
+export interface CookieOptions extends Cookie.CookieOptions {}
 
 /**
  * @since 0.1.0
@@ -165,20 +140,9 @@ export interface SessionOptions {
 export interface ResolvedSessionOptions {
   readonly lifetime: Duration.Duration
   readonly idleTimeout: Option.Option<Duration.Duration>
-  readonly cookie: {
-    readonly name: string
-    readonly domain: string | undefined
-    readonly path: string
-    readonly httpOnly: boolean
-    readonly secure: boolean
-    readonly sameSite: "lax" | "strict" | "none"
-    readonly partitioned: boolean
-    readonly persist: boolean
-  }
+  readonly cookie: Cookie.ResolvedCookie
   readonly hashTokenInStore: boolean
 }
-
-const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 const invalidOptions = (description: string) => new SessionError({ reason: "InvalidOptions", description })
 
@@ -203,43 +167,17 @@ export const resolveOptions = (options: SessionOptions = {}): Effect.Effect<Reso
     const idleTimeout = options.idleTimeout === undefined
       ? Option.none()
       : Option.some(yield* positiveDuration("idleTimeout", options.idleTimeout))
-    const c = options.cookie ?? {}
-    const cookie = {
-      name: c.name ?? "session",
-      domain: c.domain,
-      path: c.path ?? "/",
-      httpOnly: c.httpOnly ?? true,
-      secure: c.secure ?? true,
-      sameSite: c.sameSite ?? "lax",
-      partitioned: c.partitioned ?? false,
-      persist: c.persist ?? true
-    } as const
-    if (!COOKIE_NAME.test(cookie.name)) {
-      return yield* invalidOptions(`cookie.name ${JSON.stringify(cookie.name)} is not a valid cookie name`)
-    }
-    if (cookie.name.startsWith("__Host-")) {
-      const problems = [
-        cookie.secure ? undefined : "secure: true",
-        cookie.path === "/" ? undefined : "path: \"/\"",
-        cookie.domain === undefined ? undefined : "no domain"
-      ].filter((p) => p !== undefined)
-      if (problems.length > 0) {
-        return yield* invalidOptions(
-          `a cookie named "${cookie.name}" (prefix __Host-) requires ${problems.join(", ")}; browsers drop it otherwise`
-        )
-      }
-    }
-    if (cookie.name.startsWith("__Secure-") && !cookie.secure) {
-      return yield* invalidOptions(`a cookie named "${cookie.name}" (prefix __Secure-) requires secure: true`)
-    }
-    if (cookie.sameSite === "none" && !cookie.secure) {
-      return yield* invalidOptions("cookie.sameSite \"none\" requires secure: true; browsers drop it otherwise")
-    }
-    if (cookie.partitioned && !cookie.secure) {
-      return yield* invalidOptions("cookie.partitioned requires secure: true")
-    }
-    return { lifetime, idleTimeout, cookie, hashTokenInStore: options.hashTokenInStore ?? true }
+    const cookie = Cookie.resolve(options.cookie)
+    if (cookie._tag === "Invalid") return yield* invalidOptions(cookie.description)
+    return { lifetime, idleTimeout, cookie: cookie.cookie, hashTokenInStore: options.hashTokenInStore ?? true }
   })
+
+const toConfig = (options: ResolvedSessionOptions): SessionConfig => ({
+  lifetime: Duration.toMillis(options.lifetime),
+  idleTimeout: Option.match(options.idleTimeout, { onNone: () => undefined, onSome: Duration.toMillis }),
+  persist: options.cookie.persist,
+  hashTokenInStore: options.hashTokenInStore
+})
 
 // -----------------------------------------------------------------------------
 // keys
@@ -295,30 +233,42 @@ export const key = <A, I>(name: string, schema: Schema.Schema<A, I>): SessionKey
  * @since 0.1.0
  * @category models
  */
-export type Status = "unmodified" | "modified" | "destroyed"
+export type Status = Commit.Status
 
 /**
- * The current request's session. Nothing is read from the store until an operation needs it.
+ * The session's operations, as effects that require `R`: the `Session` service is `SessionOperations<never>`, and
+ * this module's accessors (`Session.get`, ...) are `SessionOperations<Session>`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface SessionService {
-  readonly get: <A, I>(key: SessionKey<A, I>) => Effect.Effect<Option.Option<A>, SessionError>
-  readonly set: <A, I>(key: SessionKey<A, I>, value: A) => Effect.Effect<void, SessionError>
-  readonly remove: (key: SessionKey<any, any>) => Effect.Effect<void, SessionError>
-  readonly pop: <A, I>(key: SessionKey<A, I>) => Effect.Effect<Option.Option<A>, SessionError>
-  readonly has: (key: SessionKey<any, any>) => Effect.Effect<boolean, SessionError>
-  readonly keys: Effect.Effect<ReadonlyArray<string>, SessionError>
-  readonly clear: Effect.Effect<void, SessionError>
-  readonly renew: Effect.Effect<void, SessionError>
-  readonly destroy: Effect.Effect<void, SessionError>
-  readonly status: Effect.Effect<Status>
-  readonly rememberMe: (remember: boolean) => Effect.Effect<void, SessionError>
-  readonly deadline: Effect.Effect<DateTime.Utc, SessionError>
-  readonly setDeadline: (deadline: DateTime.Utc) => Effect.Effect<void, SessionError>
-  readonly token: Effect.Effect<Option.Option<string>, SessionError>
+export interface SessionOperations<R> {
+  readonly get: <A, I>(key: SessionKey<A, I>) => Effect.Effect<Option.Option<A>, SessionError, R>
+  readonly set: <A, I>(key: SessionKey<A, I>, value: A) => Effect.Effect<void, SessionError, R>
+  readonly remove: (key: SessionKey<any, any>) => Effect.Effect<void, SessionError, R>
+  readonly pop: <A, I>(key: SessionKey<A, I>) => Effect.Effect<Option.Option<A>, SessionError, R>
+  readonly has: (key: SessionKey<any, any>) => Effect.Effect<boolean, SessionError, R>
+  readonly keys: Effect.Effect<ReadonlyArray<string>, SessionError, R>
+  readonly clear: Effect.Effect<void, SessionError, R>
+  readonly renew: Effect.Effect<void, SessionError, R>
+  readonly destroy: Effect.Effect<void, SessionError, R>
+  readonly status: Effect.Effect<Status, never, R>
+  readonly rememberMe: (remember: boolean) => Effect.Effect<void, SessionError, R>
+  readonly deadline: Effect.Effect<DateTime.Utc, SessionError, R>
+  readonly setDeadline: (deadline: DateTime.Utc) => Effect.Effect<void, SessionError, R>
+  readonly token: Effect.Effect<Option.Option<string>, SessionError, R>
 }
+
+/**
+ * The current request's session. Nothing is read from the store until an operation needs it. Its members are own
+ * properties, so it can be destructured (`const { get, set } = yield* Session`) and spread
+ * (`{ ...session, get: myGet }`) like any Effect service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a named interface for the docs, not an alias
+export interface SessionService extends SessionOperations<never> {}
 
 /**
  * The tag of the current request's session, provided by the `HttpSession` adapters.
@@ -334,16 +284,7 @@ export class Session extends Context.Tag("effect-session/Session")<Session, Sess
  * @since 0.1.0
  * @category models
  */
-export type CommitResult =
-  | { readonly _tag: "Unchanged" }
-  | {
-    readonly _tag: "SetCookie"
-    readonly token: string
-    /** Whole seconds to expiry, rounded up; `undefined` for a browser-session cookie. */
-    readonly maxAge: number | undefined
-    readonly expires: Date | undefined
-  }
-  | { readonly _tag: "ExpireCookie" }
+export type CommitResult = Commit.CommitResult
 
 /**
  * One request's session, as a handle: the `session` to provide to the handler, and `commit` to run before the
@@ -390,15 +331,10 @@ export const makeManager = (
   Effect.gen(function*() {
     const resolved = yield* resolveOptions(options)
     const store = yield* Store.SessionStore
+    const config = toConfig(resolved)
     return SessionManager.of({
       options: resolved,
-      begin: (cookieValue) =>
-        new SessionState(
-          resolved,
-          store,
-          Token.isWellFormed(cookieValue) ? cookieValue : undefined,
-          cookieValue !== undefined
-        )
+      begin: (cookieValue) => new RequestSession(new SessionState(config, cookieValue), store)
     })
   })
 
@@ -422,369 +358,176 @@ export const makeManager = (
 export const layer = (options?: SessionOptions): Layer.Layer<SessionManager, SessionError, Store.SessionStore> =>
   Layer.effect(SessionManager, makeManager(options))
 
-const noMs = Number.POSITIVE_INFINITY
+// -----------------------------------------------------------------------------
+// one request's session: the Effect shell around the core `SessionState`
+// -----------------------------------------------------------------------------
 
-/**
- * The `SessionService` of one request: its members are own properties (bound functions, and effects that read the
- * state when they run), so that the service can be destructured (`const { get, set } = yield* Session`) and spread
- * (`Session.of({ ...session, get: myGet })`) like any Effect service.
- */
-class BoundSession implements SessionService {
-  readonly get: SessionService["get"]
-  readonly set: SessionService["set"]
-  readonly remove: SessionService["remove"]
-  readonly pop: SessionService["pop"]
-  readonly has: SessionService["has"]
-  readonly rememberMe: SessionService["rememberMe"]
-  readonly setDeadline: SessionService["setDeadline"]
-  readonly keys: SessionService["keys"]
-  readonly clear: SessionService["clear"]
-  readonly renew: SessionService["renew"]
-  readonly destroy: SessionService["destroy"]
-  readonly status: SessionService["status"]
-  readonly deadline: SessionService["deadline"]
-  readonly token: SessionService["token"]
-  constructor(state: SessionState) {
-    this.get = (key) => state.get(key)
-    this.set = (key, value) => state.set(key, value)
-    this.remove = (key) => state.remove(key)
-    this.pop = (key) => state.pop(key)
-    this.has = (key) => state.has(key)
-    this.rememberMe = (remember) => state.rememberMe(remember)
-    this.setDeadline = (deadline) => state.setDeadline(deadline)
-    this.keys = state.keys
-    this.clear = state.clear
-    this.renew = state.renew
-    this.destroy = state.destroy
-    this.status = state.status
-    this.deadline = state.deadline
-    this.token = state.token
-  }
-}
-
-/**
- * The state of one request's session. It is made on every request, so it is a class with its methods on the
- * prototype and no lock: once the session is loaded, each operation changes the fields in one synchronous step
- * after whatever it waits for (a value's encoding, the store's delete for `renew` and `destroy`), so concurrent
- * fibers of a request never see half a change (see `loaded` for concurrent first uses, `pop` for decoding).
- */
-class SessionState implements SessionHandle {
-  /**
-   * Whether the stored session has been read. There is no lock around the read: fibers of one request that first
-   * use the session concurrently each read the store, and the first read to finish wins (a later one finds
-   * `loaded` set and changes nothing), so no change made after the first load is ever overwritten.
-   */
-  private loaded = false
-  /** The token of the stored session this request is using; `undefined` for a new, not yet saved one. */
-  private currentToken: string | undefined = undefined
-  private deadlineMs = 0
-  private remember = false
-  private readonly values = new Map<string, unknown>()
-  private state: Status = "unmodified"
-
-  constructor(
-    readonly options: ResolvedSessionOptions,
-    readonly store: Store.SessionStoreService,
-    /** The cookie's value when it has the shape of a token; anything else is never looked up. */
-    readonly cookieToken: string | undefined,
-    /** Whether the request carried a session cookie at all (well-formed or not). */
-    readonly hadCookie: boolean
-  ) {}
+/** The store, the clock and the values' Schemas around one request's `SessionState`. */
+class RequestSession implements SessionHandle {
+  constructor(readonly state: SessionState, readonly store: Store.SessionStoreService) {}
 
   private service: SessionService | undefined = undefined
 
   /** The service the handler sees (made once per request, on first use). */
   get session(): SessionService {
-    return this.service ??= new BoundSession(this)
+    return this.service ??= bind(this)
   }
 
   /** Runs `f` once the session is loaded. */
-  private ready<A, E>(f: () => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
-    return Effect.suspend(() => this.loaded ? f() : Effect.flatMap(this.load, f))
+  ready<A, E>(f: () => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
+    return Effect.suspend(() => this.state.loaded ? f() : Effect.flatMap(this.load, f))
   }
 
   /** Runs `f` with the current time once the session is loaded. */
-  private readyAt<A, E>(f: (now: number) => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
+  readyAt<A, E>(f: (now: number) => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
     return this.ready(() => Effect.flatMap(Clock.currentTimeMillis, f))
   }
 
-  private getValue<A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> {
-    if (!this.values.has(key.name)) return Effect.succeedNone
-    return this.decodeValue(key, this.values.get(key.name))
-  }
-
-  private decodeValue<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
+  decode<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
     return Effect.mapBoth(key.decode(encoded), {
       onFailure: (cause) => new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause }),
       onSuccess: Option.some
     })
   }
 
-  get<A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> {
-    return this.ready(() => this.getValue(key))
-  }
-
-  set<A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<void, SessionError> {
-    return this.readyAt((now) =>
-      Effect.mapBoth(key.encode(value), {
-        onFailure: (cause) => new SessionError({ reason: "Encode", key: key.name, description: cause.message, cause }),
-        onSuccess: (encoded) => {
-          this.touch(now)
-          this.values.set(key.name, encoded)
-        }
-      })
+  encode<A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<I, SessionError> {
+    return Effect.mapError(
+      key.encode(value),
+      (cause) => new SessionError({ reason: "Encode", key: key.name, description: cause.message, cause })
     )
   }
 
-  remove(key: SessionKey<any, any>): Effect.Effect<void, SessionError> {
-    return this.readyAt((now) =>
-      Effect.sync(() => {
-        if (this.values.has(key.name)) {
-          this.touch(now)
-          this.values.delete(key.name)
-        }
-      })
-    )
-  }
-
-  pop<A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError> {
-    return this.readyAt((now) => {
-      if (!this.values.has(key.name)) return Effect.succeedNone
-      // taken out before decoding (which may suspend): of two concurrent pops, only one gets the value
-      const encoded = this.values.get(key.name)
-      this.values.delete(key.name)
-      return Effect.onExit(this.decodeValue(key, encoded), (exit) =>
-        Effect.sync(() => {
-          if (Exit.isSuccess(exit)) this.touch(now)
-          // not decoded (or interrupted): the value stays, unless something was set in its place meanwhile
-          else if (!this.values.has(key.name)) this.values.set(key.name, encoded)
-        }))
-    })
-  }
-
-  has(key: SessionKey<any, any>): Effect.Effect<boolean, SessionError> {
-    return this.ready(() => Effect.sync(() => this.values.has(key.name)))
-  }
-
-  get keys(): Effect.Effect<ReadonlyArray<string>, SessionError> {
-    return this.ready(() => Effect.sync(() => Array.from(this.values.keys()).sort()))
-  }
-
-  get clear(): Effect.Effect<void, SessionError> {
-    return this.readyAt((now) =>
-      Effect.sync(() => {
-        if (this.values.size > 0) {
-          this.touch(now)
-          this.values.clear()
-        }
-      })
-    )
-  }
-
-  get renew(): Effect.Effect<void, SessionError> {
-    return this.readyAt((now) =>
-      Effect.map(this.deleteCurrent, () => {
-        this.state = "modified"
-        this.deadlineMs = now + Duration.toMillis(this.options.lifetime)
-      })
-    )
-  }
-
-  get destroy(): Effect.Effect<void, SessionError> {
-    return this.ready(() =>
-      Effect.map(this.deleteCurrent, () => {
-        this.state = "destroyed"
-        this.values.clear()
-        this.remember = false
-      })
-    )
-  }
-
-  get status(): Effect.Effect<Status> {
-    return Effect.sync(() => this.state)
-  }
-
-  rememberMe(remember: boolean): Effect.Effect<void, SessionError> {
-    return this.readyAt((now) =>
-      Effect.sync(() => {
-        this.touch(now)
-        this.remember = remember
-      })
-    )
-  }
-
-  get deadline(): Effect.Effect<DateTime.Utc, SessionError> {
-    return this.ready(() => Effect.sync(() => DateTime.unsafeMake(this.deadlineMs)))
-  }
-
-  setDeadline(deadline: DateTime.Utc): Effect.Effect<void, SessionError> {
-    return this.readyAt((now) =>
-      Effect.sync(() => {
-        this.touch(now)
-        this.deadlineMs = DateTime.toEpochMillis(deadline)
-      })
-    )
-  }
-
-  get token(): Effect.Effect<Option.Option<string>, SessionError> {
-    return this.ready(() => Effect.sync(() => Option.fromNullable(this.currentToken)))
-  }
-
-  private storeKey(token: string): string {
-    return this.options.hashTokenInStore ? Token.hash(token) : token
-  }
-
-  /** Marks the session modified; after `destroy`, the next change starts a fresh session. */
-  private touch(now: number): void {
-    if (this.state === "destroyed") this.fresh(now)
-    this.state = "modified"
-  }
-
-  private fresh(now: number): void {
-    this.currentToken = undefined
-    this.deadlineMs = now + Duration.toMillis(this.options.lifetime)
-    this.remember = false
-    this.values.clear()
-  }
-
-  private get deleteCurrent(): Effect.Effect<void, SessionError> {
-    const token = this.currentToken
+  /** Deletes the stored session `token` (when there is one). */
+  delete(token: string | undefined): Effect.Effect<void, SessionError> {
     if (token === undefined) return Effect.void
-    return this.store.delete(this.storeKey(token)).pipe(
+    return this.store.delete(this.state.storeKey(token)).pipe(
       Effect.mapError(storeError),
       Effect.tapError(logStoreFailure),
-      Effect.map(() => {
-        this.currentToken = undefined
-      })
+      Effect.map(() => this.state.deleted(token))
     )
   }
 
   private get load(): Effect.Effect<void, SessionError> {
-    if (this.loaded) return Effect.void
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      const token = this.cookieToken
-      if (token === undefined) {
-        this.fresh(now)
-        this.loaded = true
-        return Effect.void
-      }
-      return this.store.find(this.storeKey(token)).pipe(
+      const lookup = this.state.lookup
+      if (lookup === undefined) return Effect.sync(() => this.state.loadFrom(undefined, now))
+      return this.store.find(lookup).pipe(
         Effect.mapError(storeError),
         Effect.tapError(logStoreFailure),
         Effect.flatMap((found) => {
-          // a concurrent first use of the session loaded it meanwhile: keep what it has (and changed since)
-          if (this.loaded) return Effect.void
-          if (Option.isNone(found)) {
-            // an unknown token is never adopted: the session gets a fresh token at commit
-            this.fresh(now)
-            this.loaded = true
-            return Effect.void
-          }
-          const decoded = Codec.decode(found.value)
-          if (decoded._tag === "Corrupt") {
-            return Effect.fail(new SessionError({ reason: "Corrupt", description: decoded.reason }))
-          }
-          const { deadline, expiry, rememberMe, values } = decoded.record
-          if (deadline <= now || expiry <= now) {
-            this.fresh(now)
-          } else {
-            this.currentToken = token
-            this.deadlineMs = deadline
-            this.remember = rememberMe
-            for (const k of Object.keys(values)) this.values.set(k, values[k])
-          }
-          this.loaded = true
-          return Effect.void
+          const corrupt = this.state.loadFrom(Option.getOrUndefined(found), now)
+          return corrupt === undefined
+            ? Effect.void
+            : Effect.fail(new SessionError({ reason: "Corrupt", description: corrupt }))
         })
       )
     })
   }
 
-  private cookieFor(token: string, expiry: number, now: number): CommitResult {
-    const persistent = this.options.cookie.persist || this.remember
-    return {
-      _tag: "SetCookie",
-      token,
-      maxAge: persistent ? Math.ceil((expiry - now) / 1000) : undefined,
-      expires: persistent ? new Date(expiry) : undefined
-    }
-  }
-
-  private expiryAt(now: number): number {
-    const idle = Option.match(this.options.idleTimeout, { onNone: () => noMs, onSome: Duration.toMillis })
-    return Math.min(this.deadlineMs, now + idle)
-  }
-
   get commit(): Effect.Effect<CommitResult, SessionError> {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      switch (this.state) {
-        case "destroyed":
-          // Only expire a cookie the request carried. A request without one (such as a cross-site form POST,
-          // which SameSite=Lax strips of the cookie) must not delete the browser's cookie: its response may
-          // still set cookies, and an unconditional deletion would let any site log users out.
-          return Effect.succeed<CommitResult>(this.hadCookie ? { _tag: "ExpireCookie" } : { _tag: "Unchanged" })
-        case "modified": {
-          const expiry = this.expiryAt(now)
-          if (expiry <= now) {
-            // the deadline was moved into the past: the session is over
-            return Effect.as(
-              this.deleteCurrent,
-              this.hadCookie ? { _tag: "ExpireCookie" } as const : { _tag: "Unchanged" } as const
-            )
-          }
-          const token = this.currentToken ?? Token.generate()
-          return this.save(token, expiry).pipe(
-            Effect.tapError(logStoreFailure),
-            Effect.map(() => {
-              this.currentToken = token
-              this.state = "unmodified"
-              return this.cookieFor(token, expiry, now)
-            })
-          )
-        }
-        case "unmodified":
-          return Option.isSome(this.options.idleTimeout) && this.cookieToken !== undefined
-            ? this.extendIdle(now)
-            : Effect.succeed<CommitResult>({ _tag: "Unchanged" })
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => this.run(this.state.plan(now), now))
+  }
+
+  private run(plan: Commit.Plan, now: number): Effect.Effect<CommitResult, SessionError> {
+    switch (plan._tag) {
+      case "Nothing":
+        return Effect.succeed(Commit.UNCHANGED)
+      case "Load":
+        return optional(Effect.flatMap(this.load, () => this.run(this.state.plan(now), now)))
+      case "End": {
+        const end = Effect.as(this.delete(plan.deleteToken), Commit.ended(plan))
+        return plan.optional ? optional(end) : end
       }
-    })
-  }
-
-  private save(token: string, expiry: number): Effect.Effect<void, SessionError> {
-    let bytes: Uint8Array
-    try {
-      bytes = Codec.encode({ deadline: this.deadlineMs, expiry, rememberMe: this.remember, values: this.values })
-    } catch (cause) {
-      // a value whose Schema encoding JSON.stringify refuses (a bigint, a cycle)
-      const key = cause instanceof Codec.UnencodableValue ? cause.key : undefined
-      const description = cause instanceof Error ? cause.message : String(cause)
-      return Effect.fail(new SessionError({ reason: "Encode", key, description, cause }))
-    }
-    return Effect.mapError(this.store.save(this.storeKey(token), bytes, DateTime.unsafeMake(expiry)), storeError)
-  }
-
-  /** With an idle timeout, a request carrying a live session's cookie pushes its expiry back. */
-  private extendIdle(now: number): Effect.Effect<CommitResult> {
-    return this.load.pipe(
-      Effect.flatMap((): Effect.Effect<CommitResult, SessionError> => {
-        const token = this.currentToken
-        if (token === undefined) return Effect.succeed({ _tag: "Unchanged" })
-        const expiry = this.expiryAt(now)
-        return Effect.as(this.save(token, expiry), this.cookieFor(token, expiry, now))
-      }),
-      // the handler did not need the session: a failed extension must not fail its response
-      Effect.catchAll((error) =>
-        Effect.as(
-          Effect.logWarning("effect-session: could not extend the idle timeout of a session", error.message),
-          { _tag: "Unchanged" } as const
+      case "Save": {
+        let write: Write
+        try {
+          write = this.state.write(plan)
+        } catch (cause) {
+          // a value whose Schema encoding JSON.stringify refuses (a bigint, a cycle)
+          const key = cause instanceof Codec.UnencodableValue ? cause.key : undefined
+          const description = cause instanceof Error ? cause.message : String(cause)
+          return Effect.fail(new SessionError({ reason: "Encode", key, description, cause }))
+        }
+        const save = this.store.save(write.key, write.bytes, DateTime.unsafeMake(plan.expiry)).pipe(
+          Effect.mapError(storeError),
+          Effect.tapError(logStoreFailure),
+          Effect.map(() => {
+            this.state.committed(write.token)
+            return Commit.saved(plan, write.token, now)
+          })
         )
-      )
-    )
+        return plan.optional ? optional(save) : save
+      }
+    }
   }
 }
 
-const logStoreFailure = (error: SessionError) =>
-  Effect.logError("effect-session: the session store failed", error.description ?? error.message)
+/** The commit work of a session the handler did not change: a failure must not fail its response. */
+const optional = (effect: Effect.Effect<CommitResult, SessionError>): Effect.Effect<CommitResult> =>
+  Effect.catchAll(effect, (error) =>
+    Effect.as(
+      Effect.logWarning("effect-session: could not extend the idle timeout of a session", error.message),
+      Commit.UNCHANGED
+    ))
+
+// Each operation once: what it does to one request's session. The `Session` service of a request and this module's
+// accessors are both generated from these two tables.
+
+type FunctionName = {
+  [K in keyof SessionService]: SessionService[K] extends (...args: ReadonlyArray<any>) => any ? K : never
+}[keyof SessionService]
+type EffectName = Exclude<keyof SessionService, FunctionName>
+
+const functions: { readonly [K in FunctionName]: (s: RequestSession) => SessionService[K] } = {
+  get: (s) => (key) =>
+    s.ready(() => s.state.has(key.name) ? s.decode(key, s.state.value(key.name)) : Effect.succeedNone),
+  set: (s) => (key, value) =>
+    s.readyAt((now) => Effect.map(s.encode(key, value), (encoded) => s.state.set(key.name, encoded, now))),
+  remove: (s) => (key) => s.readyAt((now) => Effect.sync(() => s.state.remove(key.name, now))),
+  pop: (s) => (key) =>
+    s.readyAt((now) => {
+      if (!s.state.has(key.name)) return Effect.succeedNone
+      const encoded = s.state.take(key.name)
+      return Effect.onExit(
+        s.decode(key, encoded),
+        (exit) => Effect.sync(() => s.state.popped(key.name, encoded, Exit.isSuccess(exit), now))
+      )
+    }),
+  has: (s) => (key) => s.ready(() => Effect.sync(() => s.state.has(key.name))),
+  rememberMe: (s) => (remember) => s.readyAt((now) => Effect.sync(() => s.state.setRememberMe(remember, now))),
+  setDeadline: (s) => (deadline) =>
+    s.readyAt((now) => Effect.sync(() => s.state.setDeadline(DateTime.toEpochMillis(deadline), now)))
+}
+
+const effects: { readonly [K in EffectName]: (s: RequestSession) => SessionService[K] } = {
+  keys: (s) => s.ready(() => Effect.sync(() => s.state.keys())),
+  clear: (s) => s.readyAt((now) => Effect.sync(() => s.state.clear(now))),
+  renew: (s) => s.readyAt((now) => Effect.map(s.delete(s.state.token), () => s.state.renewed(now))),
+  destroy: (s) => s.ready(() => Effect.map(s.delete(s.state.token), () => s.state.destroyed())),
+  status: (s) => Effect.sync(() => s.state.status),
+  deadline: (s) => s.ready(() => Effect.sync(() => DateTime.unsafeMake(s.state.deadline))),
+  token: (s) => s.ready(() => Effect.sync(() => Option.fromNullable(s.state.token)))
+}
+
+const functionNames = Object.keys(functions) as ReadonlyArray<FunctionName>
+const effectNames = Object.keys(effects) as ReadonlyArray<EffectName>
+
+/** The `Session` service of one request: every operation as an own property (bound functions, and effects). */
+const bind = (s: RequestSession): SessionService => {
+  const service: Record<string, unknown> = {}
+  for (const name of functionNames) service[name] = functions[name](s)
+  for (const name of effectNames) service[name] = effects[name](s)
+  return service as unknown as SessionService
+}
+
+const accessors = ((): SessionOperations<Session> => {
+  const out: Record<string, unknown> = {}
+  for (const name of functionNames) {
+    out[name] = (...args: Array<any>) => Effect.flatMap(Session, (s) => (s[name] as (...a: Array<any>) => any)(...args))
+  }
+  for (const name of effectNames) out[name] = Effect.flatMap(Session, (s) => s[name])
+  return out as unknown as SessionOperations<Session>
+})()
 
 // -----------------------------------------------------------------------------
 // accessors
@@ -806,8 +549,7 @@ const logStoreFailure = (error: SessionError) =>
  * @since 0.1.0
  * @category accessors
  */
-export const get = <A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError, Session> =>
-  Effect.flatMap(Session, (s) => s.get(key))
+export const get = accessors.get
 
 /**
  * Sets `key` to `value` (encoded with the key's schema); the session is saved at commit.
@@ -815,8 +557,7 @@ export const get = <A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>
  * @since 0.1.0
  * @category accessors
  */
-export const set = <A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<void, SessionError, Session> =>
-  Effect.flatMap(Session, (s) => s.set(key, value))
+export const set = accessors.set
 
 /**
  * Removes `key` from the session.
@@ -824,8 +565,7 @@ export const set = <A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<void, 
  * @since 0.1.0
  * @category accessors
  */
-export const remove = (key: SessionKey<any, any>): Effect.Effect<void, SessionError, Session> =>
-  Effect.flatMap(Session, (s) => s.remove(key))
+export const remove = accessors.remove
 
 /**
  * Returns the value of `key` and removes it (a flash message).
@@ -833,8 +573,7 @@ export const remove = (key: SessionKey<any, any>): Effect.Effect<void, SessionEr
  * @since 0.1.0
  * @category accessors
  */
-export const pop = <A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>, SessionError, Session> =>
-  Effect.flatMap(Session, (s) => s.pop(key))
+export const pop = accessors.pop
 
 /**
  * Whether the session holds a value for `key`.
@@ -842,8 +581,7 @@ export const pop = <A, I>(key: SessionKey<A, I>): Effect.Effect<Option.Option<A>
  * @since 0.1.0
  * @category accessors
  */
-export const has = (key: SessionKey<any, any>): Effect.Effect<boolean, SessionError, Session> =>
-  Effect.flatMap(Session, (s) => s.has(key))
+export const has = accessors.has
 
 /**
  * The names of the keys the session holds, sorted.
@@ -851,10 +589,7 @@ export const has = (key: SessionKey<any, any>): Effect.Effect<boolean, SessionEr
  * @since 0.1.0
  * @category accessors
  */
-export const keys: Effect.Effect<ReadonlyArray<string>, SessionError, Session> = Effect.flatMap(
-  Session,
-  (s) => s.keys
-)
+export const keys = accessors.keys
 
 /**
  * Removes every value; the token and deadline stay.
@@ -862,7 +597,7 @@ export const keys: Effect.Effect<ReadonlyArray<string>, SessionError, Session> =
  * @since 0.1.0
  * @category accessors
  */
-export const clear: Effect.Effect<void, SessionError, Session> = Effect.flatMap(Session, (s) => s.clear)
+export const clear = accessors.clear
 
 /**
  * Gives the session a new token and a fresh deadline, keeping its data, and deletes the old token from the store.
@@ -871,7 +606,7 @@ export const clear: Effect.Effect<void, SessionError, Session> = Effect.flatMap(
  * @since 0.1.0
  * @category lifecycle
  */
-export const renew: Effect.Effect<void, SessionError, Session> = Effect.flatMap(Session, (s) => s.renew)
+export const renew = accessors.renew
 
 /**
  * Deletes the session from the store and expires its cookie. A later `set` in the same request starts a fresh
@@ -880,7 +615,7 @@ export const renew: Effect.Effect<void, SessionError, Session> = Effect.flatMap(
  * @since 0.1.0
  * @category lifecycle
  */
-export const destroy: Effect.Effect<void, SessionError, Session> = Effect.flatMap(Session, (s) => s.destroy)
+export const destroy = accessors.destroy
 
 /**
  * `unmodified`, `modified` or `destroyed`.
@@ -888,7 +623,7 @@ export const destroy: Effect.Effect<void, SessionError, Session> = Effect.flatMa
  * @since 0.1.0
  * @category lifecycle
  */
-export const status: Effect.Effect<Status, never, Session> = Effect.flatMap(Session, (s) => s.status)
+export const status = accessors.status
 
 /**
  * With `cookie.persist: false`, makes this session's cookie persistent (`true`) or a browser-session cookie
@@ -897,8 +632,7 @@ export const status: Effect.Effect<Status, never, Session> = Effect.flatMap(Sess
  * @since 0.1.0
  * @category lifecycle
  */
-export const rememberMe = (remember: boolean): Effect.Effect<void, SessionError, Session> =>
-  Effect.flatMap(Session, (s) => s.rememberMe(remember))
+export const rememberMe = accessors.rememberMe
 
 /**
  * The absolute deadline of the session.
@@ -906,7 +640,7 @@ export const rememberMe = (remember: boolean): Effect.Effect<void, SessionError,
  * @since 0.1.0
  * @category lifecycle
  */
-export const deadline: Effect.Effect<DateTime.Utc, SessionError, Session> = Effect.flatMap(Session, (s) => s.deadline)
+export const deadline = accessors.deadline
 
 /**
  * Moves the absolute deadline; a deadline in the past ends the session at commit.
@@ -914,8 +648,7 @@ export const deadline: Effect.Effect<DateTime.Utc, SessionError, Session> = Effe
  * @since 0.1.0
  * @category lifecycle
  */
-export const setDeadline = (deadline: DateTime.Utc): Effect.Effect<void, SessionError, Session> =>
-  Effect.flatMap(Session, (s) => s.setDeadline(deadline))
+export const setDeadline = accessors.setDeadline
 
 /**
  * The session's token: `None` for a session that has not been committed yet (a new one, or one just renewed).
@@ -923,7 +656,4 @@ export const setDeadline = (deadline: DateTime.Utc): Effect.Effect<void, Session
  * @since 0.1.0
  * @category lifecycle
  */
-export const token: Effect.Effect<Option.Option<string>, SessionError, Session> = Effect.flatMap(
-  Session,
-  (s) => s.token
-)
+export const token = accessors.token

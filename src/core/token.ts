@@ -39,22 +39,3 @@ export const hash: (token: string) => string = typeof Crypto.hash === "function"
   // the one-shot digest (Node 20.12+) makes no Hash object: about twice as fast for a token
   ? (token) => Crypto.hash("sha256", token, "base64url")
   : (token) => Crypto.createHash("sha256").update(token).digest("base64url")
-
-/**
- * The raw value of the first cookie named `name` in a `Cookie` header, without percent-decoding (a token is
- * base64url, so an encoded value is not a token). Browsers list the most specific cookie first.
- *
- * @internal
- */
-export const cookieValue = (header: string | undefined, name: string): string | undefined => {
-  if (header === undefined) return undefined
-  let start = 0
-  while (start < header.length) {
-    let end = header.indexOf(";", start)
-    if (end === -1) end = header.length
-    const eq = header.indexOf("=", start)
-    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) return header.slice(eq + 1, end).trim()
-    start = end + 1
-  }
-  return undefined
-}
