@@ -171,7 +171,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   }
   if (options.only.includes("memory")) {
     log("\n== 3. memory and pauses")
-    show(await runMemory({ ...settings.memory, log }))
+    show(await runMemory({ ...settings.memory, log }, effect4))
   }
   if (options.only.includes("file")) {
     log("\n== 4. FileStore log")

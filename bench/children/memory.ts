@@ -1,5 +1,6 @@
 /**
- * Child process (run with `--expose-gc`): the resident memory that `sessions` live sessions take in one store,
+ * Child process (run with `--expose-gc`): the resident memory that `sessions` live sessions take in one store
+ * (Effect 3's MemStore or memorystore; `packages/effect4/bench/children/memory.ts` is Effect 4's MemStore),
  * measured in a fresh process: RSS after full GCs once the store is filled, minus RSS after full GCs before,
  * divided by the number of sessions. Each side stores the same session values, serialized its own way (ours:
  * the session codec; memorystore: its JSON of express-session's session object), under tokens of the same length.
@@ -13,38 +14,8 @@ import createMemoryStore from "memorystore"
 import * as Codec from "../../src/core/codec.js"
 import * as MemStore from "../../src/MemStore.js"
 import { childMain } from "../lib/child.js"
-import { DAY_MS, expressSession, makeToken, prng, sessionValues } from "../lib/workload.js"
-
-export interface MemoryInput {
-  readonly subject: "MemStore" | "memorystore"
-  readonly sessions: number
-}
-
-export interface MemoryOutput {
-  readonly rssPerSession: number
-  readonly heapPerSession: number
-  readonly externalPerSession: number
-  readonly rssBefore: number
-  readonly rssAfter: number
-  readonly fillMs: number
-}
-
-/** Full GCs until the heap settles, then the process' memory. */
-const settle = async (): Promise<NodeJS.MemoryUsage> => {
-  const gc = (globalThis as { gc?: () => void }).gc
-  if (gc === undefined) throw new Error("run with --expose-gc")
-  for (let i = 0; i < 4; i++) {
-    gc()
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return process.memoryUsage()
-}
-
-interface Filled {
-  readonly fill: (sessions: number) => Promise<void>
-  readonly size: () => Promise<number>
-  readonly close: () => Promise<void>
-}
+import { type Filled, measureMemory, type MemoryInput, type MemoryOutput } from "../lib/memory.js"
+import { DAY_MS, expressSession, makeToken, prng, sessionRecord, sessionValues } from "../lib/workload.js"
 
 const memStore = async (expiresAt: number): Promise<Filled> => {
   const scope = Effect.runSync(Scope.make())
@@ -55,13 +26,7 @@ const memStore = async (expiresAt: number): Promise<Filled> => {
     fill: (sessions) =>
       Effect.runPromise(Effect.gen(function*() {
         for (let i = 0; i < sessions; i++) {
-          const record = {
-            deadline: expiresAt,
-            expiry: expiresAt,
-            rememberMe: false,
-            values: new Map(Object.entries(sessionValues(i)))
-          }
-          yield* store.save(makeToken(random), Codec.encode(record), expiry)
+          yield* store.save(makeToken(random), Codec.encode(sessionRecord(i, expiresAt)), expiry)
         }
       })),
     size: () => Effect.runPromise(store.size),
@@ -98,23 +63,10 @@ const memorystore = async (expiresAt: number): Promise<Filled> => {
   }
 }
 
+export type { MemoryInput, MemoryOutput } from "../lib/memory.js"
+
 childMain<MemoryInput, MemoryOutput>(async ({ sessions, subject }) => {
   const expiresAt = Date.now() + DAY_MS
   const store = subject === "MemStore" ? await memStore(expiresAt) : await memorystore(expiresAt)
-  const before = await settle()
-  const t0 = performance.now()
-  await store.fill(sessions)
-  const fillMs = performance.now() - t0
-  const after = await settle()
-  const count = await store.size()
-  if (count !== sessions) throw new Error(`${subject} holds ${count} sessions, expected ${sessions}`)
-  await store.close()
-  return {
-    rssPerSession: (after.rss - before.rss) / sessions,
-    heapPerSession: (after.heapUsed - before.heapUsed) / sessions,
-    externalPerSession: (after.external - before.external) / sessions,
-    rssBefore: before.rss,
-    rssAfter: after.rss,
-    fillMs
-  }
+  return measureMemory(subject, sessions, store)
 })

@@ -2,10 +2,11 @@
  * Child process: the longest event-loop stall (`perf_hooks.monitorEventLoopDelay`) while `sessions` expired
  * sessions are swept.
  *
- * - `MemStore`: a store with a 1-second cleanup interval is filled with sessions that expire in an hour, then its
- *   Effect `Clock` is moved two hours ahead (a `Clock` of real time plus an offset: the cleanup fiber keeps its real
- *   timers), so that every session is expired at the next cleanup. The stall is measured from that moment until
- *   the store is empty, and for `watchMs` more (the garbage collections that follow).
+ * - `MemStore` (Effect 3; `packages/effect4/bench/children/sweep.ts` is Effect 4's): a store with a 1-second cleanup
+ *   interval is filled with sessions that expire in an hour, then its Effect `Clock` is moved two hours ahead (a
+ *   `Clock` of real time plus an offset: the cleanup fiber keeps its real timers), so that every session is expired
+ *   at the next cleanup. The stall is measured from that moment until the store is empty, and for `watchMs` more
+ *   (the garbage collections that follow).
  * - `memorystore` (for comparison, no target): filled with sessions whose TTL has passed, then pruned the way its
  *   `checkPeriod` timer prunes (one `prune()` call).
  */
@@ -20,25 +21,10 @@ import { monitorEventLoopDelay } from "node:perf_hooks"
 import * as Codec from "../../src/core/codec.js"
 import * as MemStore from "../../src/MemStore.js"
 import { childMain } from "../lib/child.js"
-import { DAY_MS, expressSession, makeToken, prng, sessionValues } from "../lib/workload.js"
+import { HOUR_MS, settleAfterFill, sleep, type SweepInput, type SweepOutput, watchSweep } from "../lib/memory.js"
+import { DAY_MS, expressSession, makeToken, prng, sessionRecord, sessionValues } from "../lib/workload.js"
 
-export interface SweepInput {
-  readonly subject: "MemStore" | "memorystore"
-  readonly sessions: number
-  /** How long to keep watching once the store is empty (the garbage collections that follow). */
-  readonly watchMs: number
-}
-
-export interface SweepOutput {
-  /** The longest stall, milliseconds. */
-  readonly maxStallMs: number
-  readonly p99StallMs: number
-  /** From the moment the sessions expired (or prune was called) until the store was empty. */
-  readonly sweepMs: number
-}
-
-const HOUR_MS = 60 * 60 * 1000
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+export type { SweepInput, SweepOutput } from "../lib/memory.js"
 
 /** A `Clock` of real time plus an adjustable offset, with real sleeps. */
 const shiftedClock = () => {
@@ -56,17 +42,6 @@ const shiftedClock = () => {
   return { clock, shift: (ms: number) => void (offset += ms) }
 }
 
-/**
- * A full GC once the store is filled, then a pause: V8 finishes sweeping the pages of that (forced) collection
- * concurrently and on the main thread, which is the benchmark's own doing and not part of what is measured.
- */
-const settleAfterFill = async () => {
-  ;(globalThis as { gc?: () => void }).gc?.()
-  await sleep(1000)
-}
-
-const values = (i: number) => new Map(Object.entries(sessionValues(i)))
-
 const sweepMemStore = async (sessions: number, watchMs: number): Promise<SweepOutput> => {
   const { clock, shift } = shiftedClock()
   const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(Effect.withClock(effect, clock))
@@ -77,22 +52,13 @@ const sweepMemStore = async (sessions: number, watchMs: number): Promise<SweepOu
   const expiry = DateTime.unsafeMake(expiresAt)
   await run(Effect.gen(function*() {
     for (let i = 0; i < sessions; i++) {
-      const record = { deadline: expiresAt, expiry: expiresAt, rememberMe: false, values: values(i) }
-      yield* store.save(makeToken(random), Codec.encode(record), expiry)
+      yield* store.save(makeToken(random), Codec.encode(sessionRecord(i, expiresAt)), expiry)
     }
   }))
   await settleAfterFill()
-  const histogram = monitorEventLoopDelay({ resolution: 1 })
-  histogram.enable()
-  shift(2 * HOUR_MS)
-  const t0 = performance.now()
-  while ((await run(store.size)) > 0) await sleep(20)
-  const sweepMs = performance.now() - t0
-  // the garbage of the swept entries is collected after the sweep: keep watching for a while
-  await sleep(watchMs)
-  histogram.disable()
+  const result = await watchSweep(() => shift(2 * HOUR_MS), () => run(store.size), watchMs)
   await Effect.runPromise(Scope.close(scope, Exit.void))
-  return { maxStallMs: histogram.max / 1e6, p99StallMs: histogram.percentile(99) / 1e6, sweepMs }
+  return result
 }
 
 const sweepMemorystore = async (sessions: number, watchMs: number): Promise<SweepOutput> => {

@@ -48,6 +48,14 @@ export const expressSession = (values: Record<string, unknown>, expires: number)
   ...values
 })
 
+/** The codec's record of session `i`'s values (what ours stores), expiring at `expiresAt`. */
+export const sessionRecord = (i: number, expiresAt: number): Codec.SessionRecord => ({
+  deadline: expiresAt,
+  expiry: expiresAt,
+  rememberMe: false,
+  values: new Map(Object.entries(sessionValues(i)))
+})
+
 export interface Workload {
   readonly sessions: number
   readonly ops: number
@@ -84,7 +92,7 @@ export const makeWorkload = (sessions: number, ops: number, seed = 42, expiresAt
     tokens.push(makeToken(random))
     const v = sessionValues(i)
     values.push(v)
-    records.push({ deadline: expiresAt, expiry: expiresAt, rememberMe: false, values: new Map(Object.entries(v)) })
+    records.push(sessionRecord(i, expiresAt))
     expressSessions.push(expressSession(v, expiresAt))
   }
   const target = new Uint32Array(ops)

@@ -26,7 +26,7 @@ export interface Effect4Run {
 
 /** The note under each table that has both lines. */
 export const linesNote = (effect4: Effect4Run): string =>
-  `Effect 3 line: the root package (effect 3) on Node ${process.version}, with the peers; Effect 4 line: \`packages/effect4\` (effect 4) in Node ${effect4.node} processes (its platform-node needs Node 22), measured in the same rounds.`
+  `Effect 3 line: the root package (effect 3) on Node ${process.version}, with the peers; Effect 4 line: \`packages/effect4\` (effect 4) in Node ${effect4.node} processes (its platform-node needs Node 22), measured in the same run, in alternation with the others.`
 
 export const runStoreGroup = async (
   id: GroupId,
