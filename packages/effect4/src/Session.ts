@@ -1,0 +1,657 @@
+/**
+ * The session itself: a token, a deadline, and typed values, loaded lazily from the `SessionStore` and committed
+ * once at the end of a request.
+ *
+ * This module is framework-agnostic: `SessionManager.begin` starts a session for a cookie value and `commit`
+ * says which cookie to send. `HttpSession` wires it into Effect's HTTP server (`effect/http`).
+ *
+ * @since 1.0.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Codec from "./core/codec.js"
+import * as Commit from "./core/commit.js"
+import * as Cookie from "./core/cookie.js"
+import * as Errors from "./core/sessionError.js"
+import { type SessionConfig, SessionState, type Write } from "./core/sessionState.js"
+import * as Store from "./Store.js"
+
+// -----------------------------------------------------------------------------
+// errors
+// -----------------------------------------------------------------------------
+
+/**
+ * Why a session operation failed.
+ *
+ * - `StoreUnavailable`: the `SessionStore` failed (unreachable, timeout, closed...). Unhandled, it answers 503.
+ * - `Corrupt`: the bytes in the store are not a session this library wrote.
+ * - `Decode`: a stored value does not match its key's schema (`key` names it).
+ * - `Encode`: a value could not be encoded with its key's schema (`key` names it).
+ * - `InvalidOptions`: the session options are invalid (reported when the layer is built).
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export const SessionErrorReason = Schema.Literals(Errors.REASONS)
+
+/**
+ * @since 1.0.0
+ * @category errors
+ */
+export type SessionErrorReason = typeof SessionErrorReason.Type
+
+/**
+ * The error of every session operation. It carries its `cause` for logs, but its encoded form (what an `HttpApi`
+ * sends to clients) holds only the `reason` and the key name. The `HttpSession` adapters answer one that the
+ * handler leaves unhandled with an empty 503 (store failures) or 500 (anything else): no internals reach the client.
+ *
+ * @since 1.0.0
+ * @category errors
+ */
+export class SessionError extends Schema.TaggedError<SessionError>("effect-session/SessionError")(
+  "SessionError",
+  {
+    reason: SessionErrorReason,
+    key: Schema.optional(Schema.String)
+  }
+) {
+  constructor(
+    props: {
+      readonly reason: SessionErrorReason
+      readonly key?: string | undefined
+      readonly description?: string | undefined
+      readonly cause?: unknown
+    },
+    options?: Schema.MakeOptions
+  ) {
+    const { cause, description, ...fields } = props
+    super(
+      fields.key === undefined ? { reason: fields.reason } : { reason: fields.reason, key: fields.key },
+      options
+    )
+    // kept out of the schema on purpose: never encoded into a response
+    Object.defineProperty(this, "description", { value: description, enumerable: false })
+    if (cause !== undefined) Object.defineProperty(this, "cause", { value: cause, enumerable: false })
+  }
+
+  /**
+   * A human-readable detail, for logs only.
+   *
+   * @since 1.0.0
+   */
+  declare readonly description: string | undefined
+
+  /**
+   * @since 1.0.0
+   */
+  override get message(): string {
+    return Errors.message(this.reason, this.key, this.description)
+  }
+}
+
+const storeError = (error: Store.SessionStoreError) =>
+  new SessionError({ reason: "StoreUnavailable", description: error.message, cause: error })
+
+const logStoreFailure = (error: SessionError) =>
+  Effect.logError("effect-session: the session store failed", error.description ?? error.message)
+
+// -----------------------------------------------------------------------------
+// options
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 1.0.0
+ * @category options
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a named interface for the docs, not an alias
+export interface CookieOptions extends Cookie.CookieOptions {}
+
+/**
+ * @since 1.0.0
+ * @category options
+ */
+export interface SessionOptions {
+  /** Absolute lifetime from creation (reset by `renew`). Default 24 hours. */
+  readonly lifetime?: Duration.Input | undefined
+  /** The session ends after this long without a request. Default: no idle timeout. */
+  readonly idleTimeout?: Duration.Input | undefined
+  readonly cookie?: CookieOptions | undefined
+  /**
+   * Default `true`: the store key is base64url(SHA-256(token)), so a leaked store (a Redis dump, a copied log
+   * file) holds no usable cookie value.
+   */
+  readonly hashTokenInStore?: boolean | undefined
+}
+
+/**
+ * The options with every default filled in.
+ *
+ * @since 1.0.0
+ * @category options
+ */
+export interface ResolvedSessionOptions {
+  readonly lifetime: Duration.Duration
+  readonly idleTimeout: Option.Option<Duration.Duration>
+  readonly cookie: Cookie.ResolvedCookie
+  readonly hashTokenInStore: boolean
+}
+
+const invalidOptions = (description: string) => new SessionError({ reason: "InvalidOptions", description })
+
+const positiveDuration = (name: string, input: Duration.Input) =>
+  Option.match(Duration.fromInput(input), {
+    onNone: () => Effect.fail(invalidOptions(`${name} is not a valid duration: ${String(input)}`)),
+    onSome: (d) =>
+      Duration.isGreaterThan(d, Duration.zero) && Duration.isFinite(d)
+        ? Effect.succeed(d)
+        : Effect.fail(invalidOptions(`${name} must be a positive, finite duration`))
+  })
+
+/**
+ * Fills in the defaults and checks the options, failing with an `InvalidOptions` error that says what is wrong.
+ *
+ * @since 1.0.0
+ * @category options
+ */
+export const resolveOptions = (options: SessionOptions = {}): Effect.Effect<ResolvedSessionOptions, SessionError> =>
+  Effect.gen(function*() {
+    const lifetime = yield* positiveDuration("lifetime", options.lifetime ?? "24 hours")
+    const idleTimeout = options.idleTimeout === undefined
+      ? Option.none()
+      : Option.some(yield* positiveDuration("idleTimeout", options.idleTimeout))
+    const cookie = Cookie.resolve(options.cookie)
+    if (cookie._tag === "Invalid") return yield* invalidOptions(cookie.description)
+    return { lifetime, idleTimeout, cookie: cookie.cookie, hashTokenInStore: options.hashTokenInStore ?? true }
+  })
+
+const toConfig = (options: ResolvedSessionOptions): SessionConfig => ({
+  lifetime: Duration.toMillis(options.lifetime),
+  idleTimeout: Option.match(options.idleTimeout, { onNone: () => undefined, onSome: Duration.toMillis }),
+  persist: options.cookie.persist,
+  hashTokenInStore: options.hashTokenInStore
+})
+
+// -----------------------------------------------------------------------------
+// keys
+// -----------------------------------------------------------------------------
+
+/**
+ * A typed session key: a name and the Schema its value is stored with. The schema's encoded form must be
+ * JSON-compatible (strings, numbers, booleans, null, arrays, plain objects).
+ *
+ * @since 1.0.0
+ * @category keys
+ */
+export interface SessionKey<A, I = A> {
+  readonly name: string
+  readonly schema: Schema.Codec<A, I>
+  /** @internal */
+  readonly decode: (u: unknown) => Effect.Effect<A, Schema.SchemaError>
+  /** @internal */
+  readonly encode: (a: A) => Effect.Effect<I, Schema.SchemaError>
+}
+
+/**
+ * Declares a typed session key.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * const UserId = Session.key("userId", Schema.String)
+ * const Cart = Session.key("cart", Schema.Array(Schema.Struct({ sku: Schema.String, qty: Schema.Int })))
+ * ```
+ *
+ * @since 1.0.0
+ * @category keys
+ */
+export const key = <A, I>(name: string, schema: Schema.Codec<A, I>): SessionKey<A, I> => ({
+  name,
+  schema,
+  decode: Schema.decodeUnknownEffect(schema),
+  encode: Schema.encodeEffect(schema)
+})
+
+// -----------------------------------------------------------------------------
+// the session service
+// -----------------------------------------------------------------------------
+
+/**
+ * - `unmodified`: nothing to write (no `Set-Cookie`).
+ * - `modified`: the session is saved and its cookie sent at commit.
+ * - `destroyed`: the store entry was deleted and a deletion cookie is sent at commit.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type Status = Commit.Status
+
+/**
+ * The session's operations, as effects that require `R`: the `Session` service is `SessionOperations<never>`, and
+ * this module's accessors (`Session.get`, ...) are `SessionOperations<Session>`.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface SessionOperations<R> {
+  readonly get: <A, I>(key: SessionKey<A, I>) => Effect.Effect<Option.Option<A>, SessionError, R>
+  readonly set: <A, I>(key: SessionKey<A, I>, value: A) => Effect.Effect<void, SessionError, R>
+  readonly remove: (key: SessionKey<any, any>) => Effect.Effect<void, SessionError, R>
+  readonly pop: <A, I>(key: SessionKey<A, I>) => Effect.Effect<Option.Option<A>, SessionError, R>
+  readonly has: (key: SessionKey<any, any>) => Effect.Effect<boolean, SessionError, R>
+  readonly keys: Effect.Effect<ReadonlyArray<string>, SessionError, R>
+  readonly clear: Effect.Effect<void, SessionError, R>
+  readonly renew: Effect.Effect<void, SessionError, R>
+  readonly destroy: Effect.Effect<void, SessionError, R>
+  readonly status: Effect.Effect<Status, never, R>
+  readonly rememberMe: (remember: boolean) => Effect.Effect<void, SessionError, R>
+  readonly deadline: Effect.Effect<DateTime.Utc, SessionError, R>
+  readonly setDeadline: (deadline: DateTime.Utc) => Effect.Effect<void, SessionError, R>
+  readonly token: Effect.Effect<Option.Option<string>, SessionError, R>
+}
+
+/**
+ * The current request's session. Nothing is read from the store until an operation needs it. Its members are own
+ * properties, so it can be destructured (`const { get, set } = yield* Session`) and spread
+ * (`{ ...session, get: myGet }`) like any Effect service.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- a named interface for the docs, not an alias
+export interface SessionService extends SessionOperations<never> {}
+
+/**
+ * The tag of the current request's session, provided by the `HttpSession` adapters.
+ *
+ * @since 1.0.0
+ * @category tags
+ */
+export class Session extends Context.Service<Session, SessionService>()("effect-session/Session") {}
+
+/**
+ * What the commit decided the response must carry.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type CommitResult = Commit.CommitResult
+
+/**
+ * One request's session, as a handle: the `session` to provide to the handler, and `commit` to run before the
+ * response is written.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface SessionHandle {
+  readonly session: SessionService
+  readonly commit: Effect.Effect<CommitResult, SessionError>
+}
+
+/**
+ * The configured session machinery: resolved options plus the store. `begin` starts a request's session from the
+ * value of its cookie (or `undefined`).
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface SessionManagerService {
+  readonly options: ResolvedSessionOptions
+  readonly begin: (cookieValue: string | undefined) => SessionHandle
+}
+
+/**
+ * @since 1.0.0
+ * @category tags
+ */
+export class SessionManager extends Context.Service<SessionManager, SessionManagerService>()(
+  "effect-session/SessionManager"
+) {}
+
+/**
+ * Creates a `SessionManager` over the provided `SessionStore`.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const makeManager = (
+  options?: SessionOptions
+): Effect.Effect<SessionManagerService, SessionError, Store.SessionStore> =>
+  Effect.gen(function*() {
+    const resolved = yield* resolveOptions(options)
+    const store = yield* Store.SessionStore
+    const config = toConfig(resolved)
+    return SessionManager.of({
+      options: resolved,
+      begin: (cookieValue) => new RequestSession(new SessionState(config, cookieValue), store)
+    })
+  })
+
+/**
+ * A layer providing the `SessionManager` that the `HttpSession` adapters need. Invalid options (such as a
+ * `__Host-` cookie name with a `domain`) fail the layer with a message that says what to change.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { MemStore, Session } from "effect-session"
+ *
+ * const SessionLive = Session.layer({ lifetime: "12 hours", idleTimeout: "30 minutes" }).pipe(
+ *   Layer.provide(MemStore.layer())
+ * )
+ * ```
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layer = (options?: SessionOptions): Layer.Layer<SessionManager, SessionError, Store.SessionStore> =>
+  Layer.effect(SessionManager, makeManager(options))
+
+// -----------------------------------------------------------------------------
+// one request's session: the Effect shell around the core `SessionState`
+// -----------------------------------------------------------------------------
+
+/** The store, the clock and the values' Schemas around one request's `SessionState`. */
+class RequestSession implements SessionHandle {
+  constructor(readonly state: SessionState, readonly store: Store.SessionStoreService) {}
+
+  private service: SessionService | undefined = undefined
+
+  /** The service the handler sees (made once per request, on first use). */
+  get session(): SessionService {
+    return this.service ??= bind(this)
+  }
+
+  /** Runs `f` once the session is loaded. */
+  ready<A, E>(f: () => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
+    return Effect.suspend(() => this.state.loaded ? f() : Effect.flatMap(this.load, f))
+  }
+
+  /** Runs `f` with the current time once the session is loaded. */
+  readyAt<A, E>(f: (now: number) => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
+    return this.ready(() => Effect.flatMap(Clock.currentTimeMillis, f))
+  }
+
+  decode<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
+    return Effect.mapBoth(key.decode(encoded), {
+      onFailure: (cause) => new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause }),
+      onSuccess: Option.some
+    })
+  }
+
+  encode<A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<I, SessionError> {
+    return Effect.mapError(
+      key.encode(value),
+      (cause) => new SessionError({ reason: "Encode", key: key.name, description: cause.message, cause })
+    )
+  }
+
+  /** Deletes the stored session `token` (when there is one). */
+  delete(token: string | undefined): Effect.Effect<void, SessionError> {
+    if (token === undefined) return Effect.void
+    return this.store.delete(this.state.storeKey(token)).pipe(
+      Effect.mapError(storeError),
+      Effect.tapError(logStoreFailure),
+      Effect.map(() => this.state.deleted(token))
+    )
+  }
+
+  private get load(): Effect.Effect<void, SessionError> {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+      const lookup = this.state.lookup
+      if (lookup === undefined) return Effect.sync(() => this.state.loadFrom(undefined, now))
+      return this.store.find(lookup).pipe(
+        Effect.mapError(storeError),
+        Effect.tapError(logStoreFailure),
+        Effect.flatMap((found) => {
+          const corrupt = this.state.loadFrom(Option.getOrUndefined(found), now)
+          return corrupt === undefined
+            ? Effect.void
+            : Effect.fail(new SessionError({ reason: "Corrupt", description: corrupt }))
+        })
+      )
+    })
+  }
+
+  get commit(): Effect.Effect<CommitResult, SessionError> {
+    return Effect.flatMap(Clock.currentTimeMillis, (now) => this.run(this.state.plan(now), now))
+  }
+
+  private run(plan: Commit.Plan, now: number): Effect.Effect<CommitResult, SessionError> {
+    switch (plan._tag) {
+      case "Nothing":
+        return Effect.succeed(Commit.UNCHANGED)
+      case "Load":
+        return optional(Effect.flatMap(this.load, () => this.run(this.state.plan(now), now)))
+      case "End": {
+        const end = Effect.as(this.delete(plan.deleteToken), Commit.ended(plan))
+        return plan.optional ? optional(end) : end
+      }
+      case "Save": {
+        let write: Write
+        try {
+          write = this.state.write(plan)
+        } catch (cause) {
+          // a value whose Schema encoding JSON.stringify refuses (a bigint, a cycle)
+          const key = cause instanceof Codec.UnencodableValue ? cause.key : undefined
+          const description = cause instanceof Error ? cause.message : String(cause)
+          return Effect.fail(new SessionError({ reason: "Encode", key, description, cause }))
+        }
+        const save = this.store.save(write.key, write.bytes, DateTime.makeUnsafe(plan.expiry)).pipe(
+          Effect.mapError(storeError),
+          Effect.tapError(logStoreFailure),
+          Effect.map(() => {
+            this.state.committed(write.token)
+            return Commit.saved(plan, write.token, now)
+          })
+        )
+        return plan.optional ? optional(save) : save
+      }
+    }
+  }
+}
+
+/** The commit work of a session the handler did not change: a failure must not fail its response. */
+const optional = (effect: Effect.Effect<CommitResult, SessionError>): Effect.Effect<CommitResult> =>
+  Effect.catch(effect, (error) =>
+    Effect.as(
+      Effect.logWarning("effect-session: could not extend the idle timeout of a session", error.message),
+      Commit.UNCHANGED
+    ))
+
+// Each operation once: what it does to one request's session. The `Session` service of a request and this module's
+// accessors are both generated from these two tables.
+
+type FunctionName = {
+  [K in keyof SessionService]: SessionService[K] extends (...args: ReadonlyArray<any>) => any ? K : never
+}[keyof SessionService]
+type EffectName = Exclude<keyof SessionService, FunctionName>
+
+const functions: { readonly [K in FunctionName]: (s: RequestSession) => SessionService[K] } = {
+  get: (s) => (key) =>
+    s.ready(() => s.state.has(key.name) ? s.decode(key, s.state.value(key.name)) : Effect.succeedNone),
+  set: (s) => (key, value) =>
+    s.readyAt((now) => Effect.map(s.encode(key, value), (encoded) => s.state.set(key.name, encoded, now))),
+  remove: (s) => (key) => s.readyAt((now) => Effect.sync(() => s.state.remove(key.name, now))),
+  pop: (s) => (key) =>
+    s.readyAt((now) => {
+      if (!s.state.has(key.name)) return Effect.succeedNone
+      const encoded = s.state.take(key.name)
+      return Effect.onExit(
+        s.decode(key, encoded),
+        (exit) => Effect.sync(() => s.state.popped(key.name, encoded, Exit.isSuccess(exit), now))
+      )
+    }),
+  has: (s) => (key) => s.ready(() => Effect.sync(() => s.state.has(key.name))),
+  rememberMe: (s) => (remember) => s.readyAt((now) => Effect.sync(() => s.state.setRememberMe(remember, now))),
+  setDeadline: (s) => (deadline) =>
+    s.readyAt((now) => Effect.sync(() => s.state.setDeadline(DateTime.toEpochMillis(deadline), now)))
+}
+
+const effects: { readonly [K in EffectName]: (s: RequestSession) => SessionService[K] } = {
+  keys: (s) => s.ready(() => Effect.sync(() => s.state.keys())),
+  clear: (s) => s.readyAt((now) => Effect.sync(() => s.state.clear(now))),
+  renew: (s) => s.readyAt((now) => Effect.map(s.delete(s.state.token), () => s.state.renewed(now))),
+  destroy: (s) => s.ready(() => Effect.map(s.delete(s.state.token), () => s.state.destroyed())),
+  status: (s) => Effect.sync(() => s.state.status),
+  deadline: (s) => s.ready(() => Effect.sync(() => DateTime.makeUnsafe(s.state.deadline))),
+  token: (s) => s.ready(() => Effect.sync(() => Option.fromNullishOr(s.state.token)))
+}
+
+const functionNames = Object.keys(functions) as ReadonlyArray<FunctionName>
+const effectNames = Object.keys(effects) as ReadonlyArray<EffectName>
+
+/** The `Session` service of one request: every operation as an own property (bound functions, and effects). */
+const bind = (s: RequestSession): SessionService => {
+  const service: Record<string, unknown> = {}
+  for (const name of functionNames) service[name] = functions[name](s)
+  for (const name of effectNames) service[name] = effects[name](s)
+  return service as unknown as SessionService
+}
+
+const accessors = ((): SessionOperations<Session> => {
+  const out: Record<string, unknown> = {}
+  for (const name of functionNames) {
+    out[name] = (...args: Array<any>) => Effect.flatMap(Session, (s) => (s[name] as (...a: Array<any>) => any)(...args))
+  }
+  for (const name of effectNames) out[name] = Effect.flatMap(Session, (s) => s[name])
+  return out as unknown as SessionOperations<Session>
+})()
+
+// -----------------------------------------------------------------------------
+// accessors
+// -----------------------------------------------------------------------------
+
+/**
+ * The value of `key`, decoded with its schema; `None` when the session has no value for it.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Option, Schema } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * const Message = Session.key("message", Schema.String)
+ *
+ * const get = Effect.map(Session.get(Message), Option.getOrElse(() => ""))
+ * ```
+ *
+ * @since 1.0.0
+ * @category accessors
+ */
+export const get = accessors.get
+
+/**
+ * Sets `key` to `value` (encoded with the key's schema); the session is saved at commit.
+ *
+ * @since 1.0.0
+ * @category accessors
+ */
+export const set = accessors.set
+
+/**
+ * Removes `key` from the session.
+ *
+ * @since 1.0.0
+ * @category accessors
+ */
+export const remove = accessors.remove
+
+/**
+ * Returns the value of `key` and removes it (a flash message).
+ *
+ * @since 1.0.0
+ * @category accessors
+ */
+export const pop = accessors.pop
+
+/**
+ * Whether the session holds a value for `key`.
+ *
+ * @since 1.0.0
+ * @category accessors
+ */
+export const has = accessors.has
+
+/**
+ * The names of the keys the session holds, sorted.
+ *
+ * @since 1.0.0
+ * @category accessors
+ */
+export const keys = accessors.keys
+
+/**
+ * Removes every value; the token and deadline stay.
+ *
+ * @since 1.0.0
+ * @category accessors
+ */
+export const clear = accessors.clear
+
+/**
+ * Gives the session a new token and a fresh deadline, keeping its data, and deletes the old token from the store.
+ * Call it when privileges change (login, logout, role change) to defeat session fixation.
+ *
+ * @since 1.0.0
+ * @category lifecycle
+ */
+export const renew = accessors.renew
+
+/**
+ * Deletes the session from the store and expires its cookie. A later `set` in the same request starts a fresh
+ * session.
+ *
+ * @since 1.0.0
+ * @category lifecycle
+ */
+export const destroy = accessors.destroy
+
+/**
+ * `unmodified`, `modified` or `destroyed`.
+ *
+ * @since 1.0.0
+ * @category lifecycle
+ */
+export const status = accessors.status
+
+/**
+ * With `cookie.persist: false`, makes this session's cookie persistent (`true`) or a browser-session cookie
+ * (`false`).
+ *
+ * @since 1.0.0
+ * @category lifecycle
+ */
+export const rememberMe = accessors.rememberMe
+
+/**
+ * The absolute deadline of the session.
+ *
+ * @since 1.0.0
+ * @category lifecycle
+ */
+export const deadline = accessors.deadline
+
+/**
+ * Moves the absolute deadline; a deadline in the past ends the session at commit.
+ *
+ * @since 1.0.0
+ * @category lifecycle
+ */
+export const setDeadline = accessors.setDeadline
+
+/**
+ * The session's token: `None` for a session that has not been committed yet (a new one, or one just renewed).
+ *
+ * @since 1.0.0
+ * @category lifecycle
+ */
+export const token = accessors.token
