@@ -59,7 +59,7 @@ describe("examples", () => {
     { timeout: 60_000 }
   )
 
-  it.skipIf(redisReason !== undefined).scopedLive(
+  it.scopedLive.skipIf(redisReason !== undefined)(
     "basic.ts on RedisStore: a session survives a restart",
     () =>
       Effect.gen(function*() {
