@@ -30,7 +30,11 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { Cluster, Redis, RedisOptions } from "ioredis"
-import { isAscii } from "node:buffer"
+import * as Client from "./core/redisClient.js"
+import { closeOwned } from "./core/redisCluster.js"
+import { type Page, RedisEngine } from "./core/redisEngine.js"
+import type { RedisFailure } from "./core/redisErrors.js"
+import type { Done } from "./core/redisRoundTrip.js"
 import * as Options from "./internal/options.js"
 import * as Internal from "./internal/redis.js"
 import * as Store from "./Store.js"
@@ -119,10 +123,6 @@ export const RedisStore: Context.Tag<RedisStore, RedisStore> = Context.GenericTa
   "effect-session/RedisStore"
 )
 
-const defaultTimeoutMillis = 2000
-const defaultPrefix = "session:"
-const defaultScanCount = 1000
-
 /**
  * The ioredis settings a store-owned client starts from, for a given `timeout` in milliseconds (default 2000).
  * Use them for a client you create yourself to get the same fail-fast behaviour:
@@ -147,13 +147,7 @@ const defaultScanCount = 1000
  * @since 0.1.0
  * @category constructors
  */
-export const clientDefaults = (timeoutMillis = defaultTimeoutMillis): RedisOptions => ({
-  connectTimeout: timeoutMillis,
-  commandTimeout: timeoutMillis,
-  enableOfflineQueue: true,
-  maxRetriesPerRequest: 0,
-  retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt - 1, 10), 1000)
-})
+export const clientDefaults = (timeoutMillis?: number): RedisOptions => Client.clientDefaults(timeoutMillis)
 
 interface Resolved {
   readonly prefix: string
@@ -167,48 +161,25 @@ const resolveOptions = (
   options: RedisStoreOptions
 ): Effect.Effect<Resolved, Store.SessionStoreError> =>
   Effect.gen(function*() {
-    const prefix = options.prefix ?? defaultPrefix
-    if (typeof prefix !== "string") {
-      return yield* Effect.fail(Options.invalidOption(method, `prefix must be a string, got ${String(prefix)}`))
-    }
-    const timeout = yield* Options.duration(method, "timeout", options.timeout, Duration.millis(defaultTimeoutMillis))
+    const prefix = options.prefix ?? Client.DEFAULT_PREFIX
+    const prefixProblem = Client.prefixProblem(prefix)
+    if (prefixProblem !== undefined) return yield* Effect.fail(Options.invalidOption(method, prefixProblem))
+    const timeout = yield* Options.duration(
+      method,
+      "timeout",
+      options.timeout,
+      Duration.millis(Client.DEFAULT_TIMEOUT_MILLIS)
+    )
     const timeoutMs = Math.ceil(Duration.toMillis(timeout))
-    if (!(timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
-      return yield* Effect.fail(
-        Options.invalidOption(
-          method,
-          `timeout must be more than 0 and at most 24 days, got ${Duration.format(timeout)}`
-        )
-      )
-    }
-    const scanCount = (yield* Options.positiveInteger(method, "scanCount", options.scanCount)) ?? defaultScanCount
+    const timeoutProblem = Client.timeoutProblem(timeoutMs, Duration.format(timeout))
+    if (timeoutProblem !== undefined) return yield* Effect.fail(Options.invalidOption(method, timeoutProblem))
+    const scanCount = (yield* Options.positiveInteger(method, "scanCount", options.scanCount)) ??
+      Client.DEFAULT_SCAN_COUNT
     return { prefix, timeout, timeoutMs, scanCount }
   })
 
-/**
- * A copy of a reply's bytes, which ioredis hands out as a view into its read buffers, in a `Uint8Array` that owns
- * its memory. (A copy from Node's shared buffer pool would be cheaper, but its `.buffer` would expose other
- * sessions' bytes.)
- */
-const copy = (buffer: Buffer): Uint8Array => new Uint8Array(buffer)
-
-/**
- * The argument that sends `data` as the value of a `SET`: always a copy (mutating `data` afterwards changes nothing
- * sent). Bytes that are all ASCII (session JSON usually is) go as a string, which has the same bytes on the wire:
- * ioredis writes a command with a `Buffer` argument, and the whole auto-pipelined batch it is part of, by
- * concatenating buffers, which costs more than the rest of the write.
- */
-const toValue = (data: Uint8Array): string | Buffer =>
-  data.byteLength === 0
-    ? ""
-    : isAscii(data)
-    ? Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("latin1")
-    : Buffer.from(data)
-
-const toOption = (value: Buffer | null): Option.Option<Uint8Array> =>
-  value === null ? Option.none() : Option.some(copy(value))
-
-const toVoid = (_: unknown): void => {}
+const toOption = (bytes: Uint8Array | undefined): Option.Option<Uint8Array> =>
+  bytes === undefined ? Option.none() : Option.some(bytes)
 
 const build = (
   method: string,
@@ -218,123 +189,31 @@ const build = (
 ): Effect.Effect<RedisStore, Store.SessionStoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const { prefix, scanCount, timeout, timeoutMs } = yield* resolveOptions(method, options)
-    let isClosed = false
-    let lastError: Error | undefined
-    const onError = (error: unknown) => {
-      lastError = error instanceof Error ? error : new Error(String(error))
-    }
-    const onReady = () => {
-      lastError = undefined
-    }
-    const runner = Internal.makeRunner({
-      client,
-      timeoutMs,
-      lastError: () => lastError,
-      isClosed: () => isClosed
-    })
-    yield* Effect.acquireRelease(
-      Effect.sync(() => {
-        client.on("error", onError)
-        client.on("ready", onReady)
-      }),
-      () =>
-        Effect.sync(() => {
-          isClosed = true
-          runner.deadlines.release()
-          client.off("ready", onReady)
-          // a client we own keeps the listener: it may still report errors while it closes
-          if (!owned) client.off("error", onError)
-        })
+    const engine = yield* Effect.acquireRelease(
+      Effect.sync(() => new RedisEngine(client, { prefix, timeoutMs, scanCount, owned })),
+      (engine) => Effect.sync(() => engine.release())
     )
-    // ioredis applies the client's `keyPrefix` to every key argument, but not to SCAN patterns or replies
-    const clientKeyPrefix = client.options.keyPrefix ?? ""
-    const scanPrefix = clientKeyPrefix + prefix
-    const pattern = `${Internal.escapeGlob(scanPrefix)}*`
-
-    // every master of a Cluster (each serves a share of the keys), or the standalone server
-    const masters: Effect.Effect<ReadonlyArray<Redis | Cluster>, Store.SessionStoreError> = Internal.isCluster(client)
-      ? Internal.roundTrip(runner, "all", () => Internal.clusterMasters(client))
-      : Effect.succeed([client])
-
-    const fetchValues = (
-      node: Redis | Cluster,
-      keys: ReadonlyArray<string>,
-      seen: Set<string>
-    ): Effect.Effect<ReadonlyArray<readonly [string, Uint8Array]>, Store.SessionStoreError> =>
-      Effect.suspend(() => {
-        const nodeKeyPrefix = node.options.keyPrefix ?? ""
-        const tokens: Array<string> = []
-        for (const key of keys) {
-          if (!key.startsWith(scanPrefix)) continue
-          const token = key.slice(scanPrefix.length)
-          if (seen.has(token)) continue
-          if (!key.startsWith(nodeKeyPrefix)) {
-            return Effect.fail(Options.invalidOption("all", "the Cluster's keyPrefix and its nodes' keyPrefix differ"))
-          }
-          seen.add(token)
-          tokens.push(token)
-        }
-        if (tokens.length === 0) return Effect.succeed([])
-        const pipeline = node.pipeline()
-        for (const token of tokens) pipeline.getBuffer((scanPrefix + token).slice(nodeKeyPrefix.length))
-        return Internal.roundTrip(runner, "all", () => pipeline.exec()).pipe(
-          Effect.flatMap((results) => {
-            const found: Array<readonly [string, Uint8Array]> = []
-            const moved: Array<string> = []
-            for (let i = 0; i < tokens.length; i++) {
-              const token = tokens[i]!
-              const [error, value] = results?.[i] ?? [new Error("Redis returned no reply for a pipelined GET"), null]
-              if (error !== null && Internal.isRedirect(error)) moved.push(token)
-              else if (error !== null) return Effect.fail(Internal.toStoreError(runner, "all", error))
-              // a key that expired or was deleted since the SCAN: skip it
-              else if (value instanceof Buffer) found.push([token, copy(value)])
-            }
-            if (moved.length === 0) return Effect.succeed(found)
-            // keys that moved to another node since the SCAN (resharding): ask the client, which follows redirects
-            return Internal.roundTrip(
-              runner,
-              "all",
-              () => Promise.all(moved.map((token) => client.getBuffer(prefix + token)))
-            ).pipe(Effect.map((values) => {
-              values.forEach((value, i) => {
-                if (value !== null) found.push([moved[i]!, copy(value)])
-              })
-              return found
-            }))
-          })
-        )
-      })
-
-    const scanPage = (node: Redis | Cluster, seen: Set<string>, cursor: string) =>
-      Effect.flatMap(
-        Internal.roundTrip(runner, "all", () => node.scan(cursor, "MATCH", pattern, "COUNT", scanCount)),
-        ([next, keys]) =>
-          Effect.map(fetchValues(node, keys, seen), (entries) =>
-            [
-              Chunk.unsafeFromArray(entries),
-              next === "0" ? Option.none<string>() : Option.some(next)
-            ] as const)
+    const nodes = Internal.fromCallback<ReadonlyArray<Redis | Cluster>>((done) => engine.nodes(done))
+    const page = (node: Redis | Cluster, seen: Set<string>) => (cursor: string) =>
+      Internal.fromCallback(
+        (done: Done<Page>) => engine.page(node, cursor, seen, done),
+        ({ entries, next }) => [Chunk.unsafeFromArray(entries), Option.fromNullable(next)] as const
       )
 
-    const scanNode = (node: Redis | Cluster, seen: Set<string>) =>
-      Stream.paginateChunkEffect("0", (cursor: string) => scanPage(node, seen, cursor))
-
-    // each operation is one `roundTrip`, with its reply mapped in the same step (no extra `map` per operation)
+    // each operation is one engine call, with its reply mapped in the same step (no extra `map` per operation)
     const store = Store.make({
-      find: (token) => Internal.roundTrip(runner, "find", () => client.getBuffer(prefix + token), toOption),
+      find: (token) => Internal.fromCallback((done) => engine.find(token, done), toOption),
       save: (token, data, expiry) =>
-        Effect.clockWith((clock) => {
-          const millis = DateTime.toEpochMillis(expiry) - clock.unsafeCurrentTimeMillis()
-          const key = prefix + token
-          if (millis <= 0) return Internal.roundTrip(runner, "save", () => client.del(key), toVoid)
-          const value = toValue(data)
-          return Internal.roundTrip(runner, "save", () => client.set(key, value, "PX", millis), toVoid)
-        }),
-      delete: (token) => Internal.roundTrip(runner, "delete", () => client.del(prefix + token), toVoid),
-      all: Stream.unwrap(Effect.map(masters, (nodes) => {
+        Effect.clockWith((clock) =>
+          Internal.fromCallback((done) =>
+            engine.save(token, data, DateTime.toEpochMillis(expiry), clock.unsafeCurrentTimeMillis(), done)
+          )
+        ),
+      delete: (token) => Internal.fromCallback((done) => engine.delete(token, done)),
+      all: Stream.unwrap(Effect.map(nodes, (nodes) => {
         // SCAN may return a key more than once; tokens already emitted are skipped
         const seen = new Set<string>()
-        return Stream.flatMap(Stream.fromIterable(nodes), (node) => scanNode(node, seen))
+        return Stream.flatMap(Stream.fromIterable(nodes), (node) => Stream.paginateChunkEffect("0", page(node, seen)))
       }))
     })
 
@@ -347,14 +226,8 @@ const toContext = (store: RedisStore): Context.Context<RedisStore | Store.Sessio
 const parseUrl = (method: string, url: Redacted.Redacted | string | undefined) => {
   if (url === undefined) return Effect.succeed(undefined)
   const value = Redacted.isRedacted(url) ? Redacted.value(url) : url
-  let protocol: string | undefined
-  try {
-    protocol = typeof value === "string" ? new URL(value).protocol : undefined
-  } catch {
-    protocol = undefined
-  }
-  return protocol === "redis:" || protocol === "rediss:"
-    ? Effect.succeed(value as string)
+  return Client.isRedisUrl(value)
+    ? Effect.succeed(value)
     : Effect.fail(Options.invalidOption(method, "url must be a redis:// or rediss:// URL"))
 }
 
@@ -374,29 +247,12 @@ export const make = (
     const method = "RedisStore.make"
     const { timeoutMs } = yield* resolveOptions(method, config)
     const url = yield* parseUrl(method, config.url)
-    const { Redis } = yield* Effect.tryPromise({
-      try: () => import("ioredis"),
-      catch: (cause) =>
-        new Store.SessionStoreError({
-          reason: "InvalidInput",
-          method,
-          description: "RedisStore needs the ioredis package: npm install ioredis",
-          cause
-        })
-    })
-    const options: RedisOptions = { ...clientDefaults(timeoutMs), enableAutoPipelining: true, ...config.redis }
     const client = yield* Effect.acquireRelease(
-      Effect.try({
-        try: () => url === undefined ? new Redis(options) : new Redis(url, options),
-        catch: (cause) =>
-          new Store.SessionStoreError({
-            reason: "InvalidInput",
-            method,
-            description: `ioredis rejected the options: ${cause instanceof Error ? cause.message : String(cause)}`,
-            cause
-          })
+      Effect.tryPromise({
+        try: () => Client.createClient(method, url, Client.ownedClientOptions(timeoutMs, config.redis)),
+        catch: (failure) => Internal.toError(failure as RedisFailure)
       }),
-      (client) => Effect.promise(() => Internal.closeOwned(client, timeoutMs))
+      (client) => Effect.promise(() => closeOwned(client, timeoutMs))
     )
     return yield* build(method, client, config, true)
   })

@@ -23,6 +23,7 @@ import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { Cluster, Redis } from "ioredis"
 import { randomBytes } from "node:crypto"
+import { RoundTrips } from "../src/core/redisRoundTrip.js"
 import * as Internal from "../src/internal/redis.js"
 import * as RedisStore from "../src/RedisStore.js"
 import * as Store from "../src/Store.js"
@@ -276,14 +277,20 @@ describeRedis("server", "RedisStore (standalone)", () => {
 // ---------------------------------------------------------------------------------------------------------------
 // The round-trip runner alone, over promises the test settles (no server)
 
-describe("RedisStore round trips (no server)", () => {
-  const makeRunner = (timeoutMs: number) =>
-    Internal.makeRunner({
-      client: { status: "ready" } as unknown as Internal.Client,
-      timeoutMs,
-      lastError: () => undefined,
-      isClosed: () => false
-    })
+describe("RedisStore round trips as effects (no server)", () => {
+  const ready = { status: "ready", lastError: undefined, target: "127.0.0.1:6379", tls: false }
+  const makeRunner = (timeoutMs: number, isClosed = () => false) =>
+    new RoundTrips(timeoutMs, { state: () => ready, isClosed })
+  const roundTrip: {
+    <A>(runner: RoundTrips, method: string, evaluate: () => Promise<A>): Effect.Effect<A, Store.SessionStoreError>
+    <A, B>(
+      runner: RoundTrips,
+      method: string,
+      evaluate: () => Promise<A>,
+      onReply: (reply: A) => B
+    ): Effect.Effect<B, Store.SessionStoreError>
+  } = <A, B>(runner: RoundTrips, method: string, evaluate: () => Promise<A>, onReply?: (reply: A) => B) =>
+    Internal.fromCallback<B>((done) => runner.run(method, evaluate, onReply ?? ((a) => a as unknown as B), done))
   const deferred = <A>() => {
     let resolve!: (value: A) => void
     let reject!: (error: unknown) => void
@@ -299,11 +306,11 @@ describe("RedisStore round trips (no server)", () => {
     Effect.gen(function*() {
       const runner = makeRunner(150)
       const start = performance.now()
-      const first = yield* Effect.fork(timed(Internal.roundTrip(runner, "find", never)))
+      const first = yield* Effect.fork(timed(roundTrip(runner, "find", never)))
       yield* Effect.sleep("60 millis")
-      const second = yield* Effect.fork(timed(Internal.roundTrip(runner, "delete", never)))
+      const second = yield* Effect.fork(timed(roundTrip(runner, "delete", never)))
       const answered = deferred<string>()
-      const third = yield* Effect.fork(Internal.roundTrip(runner, "save", () => answered.promise, (s) => s.length))
+      const third = yield* Effect.fork(roundTrip(runner, "save", () => answered.promise, (s) => s.length))
       yield* Effect.yieldNow()
       assert.strictEqual(runner.deadlines.state.pending, 3)
       answered.resolve("OK")
@@ -325,7 +332,7 @@ describe("RedisStore round trips (no server)", () => {
     Effect.gen(function*() {
       const runner = makeRunner(100)
       const answered = deferred<string>()
-      const fiber = yield* Effect.fork(Internal.roundTrip(runner, "find", () => answered.promise))
+      const fiber = yield* Effect.fork(roundTrip(runner, "find", () => answered.promise))
       yield* Effect.yieldNow()
       yield* Fiber.interrupt(fiber)
       answered.resolve("late")
@@ -333,7 +340,7 @@ describe("RedisStore round trips (no server)", () => {
       assert.deepStrictEqual(runner.deadlines.state, { pending: 0, holdsProcess: false })
 
       const unanswered = deferred<string>()
-      const stuck = yield* Effect.fork(Internal.roundTrip(runner, "find", () => unanswered.promise))
+      const stuck = yield* Effect.fork(roundTrip(runner, "find", () => unanswered.promise))
       yield* Effect.yieldNow()
       yield* Fiber.interrupt(stuck)
       assert.strictEqual(runner.deadlines.state.pending, 1)
@@ -344,7 +351,7 @@ describe("RedisStore round trips (no server)", () => {
       unanswered.reject(new Error("too late"))
 
       // once released, a pending command keeps its deadline but no longer holds the process open
-      const held = yield* Effect.fork(Effect.exit(Internal.roundTrip(runner, "find", never)))
+      const held = yield* Effect.fork(Effect.exit(roundTrip(runner, "find", never)))
       yield* Effect.yieldNow()
       assert.deepStrictEqual(runner.deadlines.state, { pending: 1, holdsProcess: true })
       runner.deadlines.release()
@@ -356,12 +363,12 @@ describe("RedisStore round trips (no server)", () => {
   it.live("a command that throws, or a released store, fails at once without a pending deadline", () =>
     Effect.gen(function*() {
       const runner = makeRunner(1000)
-      const thrown = yield* Effect.exit(Internal.roundTrip(runner, "save", () => {
+      const thrown = yield* Effect.exit(roundTrip(runner, "save", () => {
         throw new TypeError("bad argument")
       }))
       assert.strictEqual(expectStoreError(thrown, ["Io"]).method, "save")
-      const closed = Internal.makeRunner({ ...runner, isClosed: () => true })
-      expectStoreError(yield* Effect.exit(Internal.roundTrip(closed, "find", never)), ["Closed"])
+      const closed = makeRunner(1000, () => true)
+      expectStoreError(yield* Effect.exit(roundTrip(closed, "find", never)), ["Closed"])
       assert.deepStrictEqual(runner.deadlines.state, { pending: 0, holdsProcess: false })
       assert.deepStrictEqual(closed.deadlines.state, { pending: 0, holdsProcess: false })
     }))
@@ -522,6 +529,30 @@ describeRedis("binaries", "RedisStore outages and release", () => {
         assert.isBelow(elapsed, 1400)
         assert.include(error.message, "ECONNREFUSED")
       }
+    }))
+
+  it.scopedLive("rediss:// to a server without TLS: Timeout errors say what the client is stuck on", () =>
+    Effect.gen(function*() {
+      // the TLS handshake hangs (the server waits for a command) until the connect timeout: before the first
+      // connection error, the error says the client is still connecting over TLS; after it, it names that error
+      const server = yield* startServer
+      const store = yield* RedisStore.make({
+        url: `rediss://127.0.0.1:${server.port}`,
+        prefix: freshPrefix("tls"),
+        timeout: "1 second"
+      })
+      const messages: Array<string> = []
+      for (let i = 0; i < 3; i++) {
+        const [exit, elapsed] = yield* timed(store.find("t"))
+        const error = expectStoreError(exit, ["Timeout", "Unreachable"])
+        assert.isBelow(elapsed, 1000 + 400)
+        messages.push(error.message)
+      }
+      assert.match(messages[0]!, /still connecting to 127\.0\.0\.1:\d+ over TLS/, messages[0])
+      for (const message of messages) {
+        assert.match(message, /still connecting to 127\.0\.0\.1:\d+ over TLS|last connection error: /, message)
+      }
+      assert.isTrue(messages.some((message) => message.includes("last connection error: ")), messages.join("\n"))
     }))
 
   it.scopedLive("layer(options) closes its connection on release; operations then fail as Closed", () =>
