@@ -1,0 +1,155 @@
+/**
+ * FileStore's group commit, the part that needs no I/O: the writes waiting for the writer, the plan of one batch
+ * (which records to append, which deletes need none), and how the records of a batch are grouped into writes.
+ *
+ * One writer fiber appends every record. While it writes (and, with `sync: "always"`, fsyncs) one batch, new
+ * writes queue up; the next batch takes all of them at once, so concurrent saves share one write and one fsync.
+ *
+ * @internal
+ */
+import * as Log from "./fileLog.js"
+
+/** The records of a batch are handed to the file system in writes of at most this many bytes. @internal */
+export const WRITE_CHUNK = 4 * 1024 * 1024
+
+/**
+ * A save or delete waiting for the writer. `R` is how the shell resumes its caller (set when it is queued, cleared
+ * once the outcome is delivered).
+ *
+ * @internal
+ */
+export interface PendingWrite<R = unknown> {
+  readonly op: typeof Log.OP_PUT | typeof Log.OP_DELETE
+  readonly token: string
+  /** The store operation that asked for it, named in its errors. */
+  readonly method: string
+  /** A put's record; a delete's is built by the planner, only if the token exists. */
+  record: Buffer | undefined
+  /** A put's data, a view into its record: what the index keeps. */
+  readonly data: Uint8Array | undefined
+  readonly expiresAt: number
+  /** Interrupted while queued: never written. */
+  cancelled: boolean
+  resume: R | undefined
+}
+
+/** A put of `data` under `token` until `expiresAt`, its record encoded now (off the writer's path). @internal */
+export const putWrite = <R>(
+  token: string,
+  tokenBytes: Buffer,
+  data: Uint8Array,
+  expiresAt: number,
+  method: string
+): PendingWrite<R> => {
+  const encoded = Log.encodePut(tokenBytes, expiresAt, data)
+  return {
+    op: Log.OP_PUT,
+    token,
+    method,
+    record: encoded.record,
+    data: encoded.data,
+    expiresAt,
+    cancelled: false,
+    resume: undefined
+  }
+}
+
+/** A delete of `token`. @internal */
+export const deleteWrite = <R>(token: string, method: string): PendingWrite<R> => ({
+  op: Log.OP_DELETE,
+  token,
+  method,
+  record: undefined,
+  data: undefined,
+  expiresAt: 0,
+  cancelled: false,
+  resume: undefined
+})
+
+const surrogate = /[\uD800-\uDFFF]/
+
+/** The token's UTF-8 bytes, or why it cannot be stored. @internal */
+export const encodeToken = (token: string): Buffer | string => {
+  const bytes = Buffer.from(token, "utf8")
+  if (bytes.length > Log.MAX_TOKEN_BYTES) {
+    return `the token is ${bytes.length} bytes long in UTF-8, above the limit of ${Log.MAX_TOKEN_BYTES}`
+  }
+  // a lone surrogate would not survive the round trip through UTF-8 (it would come back as U+FFFD)
+  if (surrogate.test(token) && bytes.toString("utf8") !== token) return "the token is not well-formed UTF-16"
+  return bytes
+}
+
+/** Why `data` is too large to store, or `undefined`. @internal */
+export const dataTooLarge = (data: Uint8Array): string | undefined =>
+  data.length > Log.MAX_DATA_BYTES
+    ? `the data is ${data.length} bytes long, above the limit of ${Log.MAX_DATA_BYTES}`
+    : undefined
+
+/** @internal */
+export interface BatchPlan<W> {
+  /** The writes to append, in order; each has its `record`. */
+  readonly included: Array<W>
+  readonly records: Array<Buffer>
+  /** The bytes of `records`. */
+  readonly bytes: number
+  /** Deletes of tokens that exist neither in the index nor earlier in the batch: done, with nothing to write. */
+  readonly noops: Array<W>
+}
+
+/**
+ * Plans one batch from the writes taken off the queue, in order. Cancelled writes are left out; a delete gets its
+ * record only if its token exists (in the index, per `has`, or saved earlier in the batch), so that deleting
+ * unknown tokens cannot grow the log.
+ *
+ * @internal
+ */
+export const planBatch = <W extends PendingWrite>(
+  writes: ReadonlyArray<W>,
+  has: (token: string) => boolean
+): BatchPlan<W> => {
+  const included: Array<W> = []
+  const records: Array<Buffer> = []
+  const noops: Array<W> = []
+  let bytes = 0
+  let savedHere: Set<string> | undefined
+  for (const write of writes) {
+    if (write.cancelled) continue
+    if (write.op === Log.OP_PUT) {
+      ;(savedHere ??= new Set()).add(write.token)
+    } else if (!has(write.token) && savedHere?.has(write.token) !== true) {
+      noops.push(write)
+      continue
+    } else {
+      write.record = Log.encodeDelete(Buffer.from(write.token, "utf8"))
+    }
+    included.push(write)
+    records.push(write.record!)
+    bytes += write.record!.length
+  }
+  return { included, records, bytes, noops }
+}
+
+/**
+ * Groups records into the buffers to write: consecutive records are concatenated up to `maxChunk` bytes (a record
+ * larger than that is written on its own), so a batch of thousands of small records is a few writes.
+ *
+ * @internal
+ */
+export const groupRecords = (records: ReadonlyArray<Buffer>, maxChunk = WRITE_CHUNK): Array<Buffer> => {
+  const chunks: Array<Buffer> = []
+  let group: Array<Buffer> = []
+  let groupBytes = 0
+  const flush = () => {
+    if (group.length === 1) chunks.push(group[0]!)
+    else if (group.length > 1) chunks.push(Buffer.concat(group, groupBytes))
+    group = []
+    groupBytes = 0
+  }
+  for (const record of records) {
+    if (groupBytes > 0 && groupBytes + record.length > maxChunk) flush()
+    group.push(record)
+    groupBytes += record.length
+  }
+  flush()
+  return chunks
+}

@@ -1,0 +1,97 @@
+/**
+ * FileStore's in-memory state: the index of every session, and the bytes their records take, which is what the log
+ * would hold right after a compaction (and so what decides when to compact).
+ *
+ * @internal
+ */
+import type { PendingWrite } from "./fileBatch.js"
+import * as Log from "./fileLog.js"
+import { type IndexEntry, MemoryIndex } from "./memoryIndex.js"
+
+/** The bytes of the record that holds `entry`. @internal */
+export const entrySize = (entry: IndexEntry): number =>
+  Log.recordSize(Buffer.byteLength(entry.token, "utf8"), entry.data.length)
+
+/** @internal */
+export class FileIndex {
+  readonly entries = new MemoryIndex()
+  /** The bytes of the records of the entries (what a compaction would write, header aside). */
+  liveBytes = 0
+
+  /** How many entries are held, expired or not. */
+  get size(): number {
+    return this.entries.size
+  }
+
+  /** The size the log would have right after a compaction. */
+  get liveSize(): number {
+    return Log.HEADER_SIZE + this.liveBytes
+  }
+
+  /** Accounts for an entry removed from `entries` (a bound function: a sweep's `onRemove`). */
+  readonly dropped = (entry: IndexEntry): void => {
+    this.liveBytes -= entrySize(entry)
+  }
+
+  /**
+   * A sink for the records replayed at open, live at `now`: puts that already expired delete, like deletes. Small
+   * data is packed into shared slabs (see `SlabCopier`). Call `recount` when the replay is over.
+   */
+  replaySink(now: number): Log.ScanSink {
+    const entries = this.entries
+    const copier = new Log.SlabCopier()
+    return {
+      put(token, expiresAt, buffer, dataStart, dataEnd) {
+        if (expiresAt <= now) entries.delete(token)
+        else entries.set(token, copier.copy(buffer, dataStart, dataEnd), expiresAt)
+      },
+      delete(token) {
+        entries.delete(token)
+      }
+    }
+  }
+
+  /** Sums the live bytes from scratch (after a replay). */
+  recount(): void {
+    this.liveBytes = 0
+    for (const entry of this.entries.values()) this.liveBytes += entrySize(entry)
+  }
+
+  /** Applies writes whose records are in the log (each put has its record and data). */
+  apply(writes: Iterable<PendingWrite>): void {
+    for (const write of writes) {
+      const existing = this.entries.peek(write.token)
+      if (existing !== undefined) this.dropped(existing)
+      if (write.op === Log.OP_PUT) {
+        this.entries.set(write.token, write.data!, write.expiresAt)
+        this.liveBytes += write.record!.length
+      } else if (existing !== undefined) {
+        this.entries.delete(write.token)
+      }
+    }
+  }
+
+  has(token: string): boolean {
+    return this.entries.has(token)
+  }
+
+  /** A copy of the data of `token` if it is live at `now`; an expired entry is removed on the way. */
+  find(token: string, now: number): Uint8Array | undefined {
+    const entry = this.entries.peek(token)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt <= now) {
+      this.entries.delete(token)
+      this.dropped(entry)
+      return undefined
+    }
+    return entry.data.slice()
+  }
+
+  /** Removes `entry` if it is still the one held for its token (a compaction found it expired). */
+  removeIfCurrent(entry: IndexEntry): void {
+    if (this.entries.peek(entry.token) === entry) {
+      this.entries.delete(entry.token)
+      this.dropped(entry)
+    }
+  }
+}
