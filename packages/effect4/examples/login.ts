@@ -1,0 +1,102 @@
+/**
+ * An `HttpApi` with login (renews the session token), whoami and logout (destroys the session), using typed
+ * session keys. Run it with `npx tsx examples/login.ts` (port 4001, or PORT), then:
+ *
+ *   curl -i -c jar -b jar -H 'content-type: application/json' \
+ *     -d '{"username":"alice","password":"wonderland"}' http://localhost:4001/login
+ *   curl -i -c jar -b jar http://localhost:4001/whoami
+ *   curl -i -c jar -b jar -X POST http://localhost:4001/logout
+ */
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import * as Config from "effect/Config"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as HttpApi from "effect/http-api/HttpApi"
+import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
+import * as HttpApiEndpoint from "effect/http-api/HttpApiEndpoint"
+import * as HttpApiGroup from "effect/http-api/HttpApiGroup"
+import * as HttpRouter from "effect/http/HttpRouter"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { createServer } from "node:http"
+import { pathToFileURL } from "node:url"
+import * as HttpSession from "../src/HttpSession.js"
+import * as Session from "../src/Session.js"
+import { StoreFromEnv } from "./store.js"
+
+// Typed session keys: values are encoded with their schema when saved and decoded when read.
+const UserId = Session.key("userId", Schema.String)
+const LoggedInAt = Session.key("loggedInAt", Schema.DateTimeUtc)
+
+class Unauthorized extends Schema.TaggedError<Unauthorized>()(
+  "Unauthorized",
+  { message: Schema.String },
+  { httpApiStatus: 401 }
+) {}
+
+const User = Schema.Struct({ user: Schema.String, since: Schema.DateTimeUtc })
+
+class AuthApi extends HttpApiGroup.make("auth")
+  .add(
+    HttpApiEndpoint.post("login", "/login", {
+      payload: Schema.Struct({ username: Schema.String, password: Schema.String }),
+      success: User,
+      error: Unauthorized
+    }),
+    HttpApiEndpoint.get("whoami", "/whoami", { success: User, error: Unauthorized }),
+    HttpApiEndpoint.post("logout", "/logout")
+  )
+  .middleware(HttpSession.HttpApiSession)
+{}
+
+class Api extends HttpApi.make("login-example").add(AuthApi) {}
+
+// A demo user; a real app checks a password hash from its database.
+const users = new Map([["alice", "wonderland"]])
+
+const AuthLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
+  handlers
+    .handle("login", ({ payload }) =>
+      Effect.gen(function*() {
+        if (users.get(payload.username) !== payload.password) {
+          return yield* new Unauthorized({ message: "wrong username or password" })
+        }
+        // a new token at login defeats session fixation
+        yield* Session.renew
+        const now = yield* DateTime.now
+        yield* Session.set(UserId, payload.username)
+        yield* Session.set(LoggedInAt, now)
+        return { user: payload.username, since: now }
+      }))
+    .handle("whoami", () =>
+      Effect.gen(function*() {
+        const user = yield* Session.get(UserId)
+        const since = yield* Session.get(LoggedInAt)
+        if (Option.isNone(user) || Option.isNone(since)) {
+          return yield* new Unauthorized({ message: "not logged in" })
+        }
+        return { user: user.value, since: since.value }
+      }))
+    .handle("logout", () => Session.destroy)).pipe(
+    // the group's routes capture the middleware's implementation when they are built
+    Layer.provide(HttpSession.layerHttpApi)
+  )
+
+/** The API's routes, with the session middleware; needs a `SessionManager` (`Session.layer`). */
+export const ApiLive = HttpApiBuilder.layer(Api).pipe(Layer.provide(AuthLive))
+
+export const ServerLive = Layer.unwrap(Effect.gen(function*() {
+  const port = yield* Config.Port("PORT").pipe(Config.withDefault(4001))
+  return HttpRouter.serve(ApiLive).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { port }))
+  )
+})).pipe(
+  Layer.provide(Session.layer({ lifetime: "12 hours", idleTimeout: "30 minutes" })),
+  Layer.provide(StoreFromEnv)
+)
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  Layer.launch(ServerLive).pipe(NodeRuntime.runMain)
+}
