@@ -1,0 +1,164 @@
+/**
+ * The `Session` service of one request, used directly through the `SessionManager` (no HTTP): what a handler can
+ * rely on whatever adapter serves it. Effect 4 line; the Effect 3 line runs the same checks from the root
+ * `test/SessionService.test.ts`.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as SchemaGetter from "effect/SchemaGetter"
+import * as MemStore from "../src/MemStore.js"
+import * as Session from "../src/Session.js"
+import * as Store from "../src/Store.js"
+
+const A = Session.key("a", Schema.String)
+const B = Session.key("b", Schema.Number)
+
+/** A real MemStore whose n-th `find` answers after `delays[n]` milliseconds (a slow backend). */
+const slowFinds = (delays: ReadonlyArray<number>) =>
+  Layer.effect(
+    Store.SessionStore,
+    Effect.map(Store.SessionStore, (store) => {
+      let n = 0
+      return Store.make({
+        ...store,
+        find: (token) => Effect.andThen(Effect.sleep(delays[n++] ?? 0), store.find(token))
+      })
+    })
+  ).pipe(Layer.provide(MemStore.layer()))
+
+/** Saves a session holding `a = "old"` and returns its cookie token. */
+const seed = Effect.gen(function*() {
+  const manager = yield* Session.SessionManager
+  const handle = manager.begin(undefined)
+  yield* handle.session.set(A, "old")
+  const result = yield* handle.commit
+  assert.strictEqual(result._tag, "SetCookie")
+  return result._tag === "SetCookie" ? result.token : ""
+})
+
+const SessionLive = Session.layer().pipe(Layer.provide(MemStore.layer()))
+
+describe("Session service", () => {
+  it.effect("its members work destructured (const { get, set } = yield* Session) and spread ({ ...session })", () =>
+    Effect.gen(function*() {
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      const { get, has, keys, set } = handle.session
+      assert.deepStrictEqual(yield* get(A), Option.some("old"))
+      yield* set(B, 42)
+      assert.isTrue(yield* has(B))
+      assert.deepStrictEqual(yield* keys, ["a", "b"])
+      const result = yield* handle.commit
+      assert.strictEqual(result._tag, "SetCookie")
+      const next = manager.begin(token)
+      assert.deepStrictEqual(yield* next.session.get(B), Option.some(42))
+      // a service decorated by spreading keeps every member
+      const spread: Session.SessionService = { ...next.session, get: next.session.get }
+      yield* spread.set(A, "spread")
+      assert.deepStrictEqual(yield* spread.keys, ["a", "b"])
+      assert.deepStrictEqual(yield* spread.get(A), Option.some("spread"))
+      assert.strictEqual(yield* spread.status, "modified")
+    }).pipe(Effect.provide(SessionLive)))
+
+  it.effect("the module's accessors reach the provided Session service", () =>
+    Effect.gen(function*() {
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      const seen = yield* Effect.gen(function*() {
+        const before = yield* Session.status
+        const value = yield* Session.get(A)
+        yield* Session.set(B, 7)
+        const popped = yield* Session.pop(A)
+        return { before, value, popped, keys: yield* Session.keys, after: yield* Session.status }
+      }).pipe(Effect.provideService(Session.Session, handle.session))
+      assert.deepStrictEqual(seen, {
+        before: "unmodified",
+        value: Option.some("old"),
+        popped: Option.some("old"),
+        keys: ["b"],
+        after: "modified"
+      })
+    }).pipe(Effect.provide(SessionLive)))
+
+  it.effect("concurrent pops of one key: one gets the value; a pop that cannot decode leaves it", () =>
+    Effect.gen(function*() {
+      // decoding suspends the fiber, so the two pops interleave
+      const Flash = Session.key(
+        "a",
+        Schema.String.pipe(Schema.decodeTo(Schema.String, {
+          decode: SchemaGetter.transformEffect((s: string) => Effect.as(Effect.yieldNow, s)),
+          encode: SchemaGetter.passthrough()
+        }))
+      )
+      const AsNumber = Session.key("a", Schema.Number)
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      const error = yield* Effect.flip(handle.session.pop(AsNumber))
+      assert.strictEqual(error.reason, "Decode")
+      assert.strictEqual(error.key, "a")
+      assert.deepStrictEqual(yield* handle.session.get(A), Option.some("old"))
+      const popped = yield* Effect.all([handle.session.pop(Flash), handle.session.pop(Flash)], {
+        concurrency: "unbounded"
+      })
+      assert.deepStrictEqual(popped.filter(Option.isSome), [Option.some("old")])
+      yield* handle.commit
+      assert.isFalse(yield* manager.begin(token).session.has(A))
+    }).pipe(Effect.provide(SessionLive)))
+
+  it.effect("a value whose encoding JSON cannot hold (a bigint) fails the commit with Encode, not a defect", () =>
+    Effect.gen(function*() {
+      const Big = Session.key("big", Schema.BigInt)
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      yield* handle.session.set(Big, 1n)
+      const error = yield* Effect.flip(handle.commit)
+      assert.strictEqual(error.reason, "Encode")
+      assert.strictEqual(error.key, "big")
+      // the stored session is left as it was
+      assert.deepStrictEqual(yield* manager.begin(token).session.get(A), Option.some("old"))
+    }).pipe(Effect.provide(SessionLive)))
+
+  it.live("concurrent first uses: a slow second read of the store does not undo a change made after the first", () =>
+    Effect.gen(function*() {
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      const { get, has, set } = handle.session
+      const [seen, present] = yield* Effect.all([
+        // reads the store (fast), then changes the session
+        Effect.flatMap(get(A), (value) => Effect.as(set(A, "new"), value)),
+        // reads the store too (slow: 60 ms): its answer comes after the change above
+        has(A)
+      ], { concurrency: "unbounded" })
+      assert.deepStrictEqual(seen, Option.some("old"))
+      assert.isTrue(present)
+      assert.deepStrictEqual(yield* get(A), Option.some("new"))
+      yield* handle.commit
+      assert.deepStrictEqual(yield* manager.begin(token).session.get(A), Option.some("new"))
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(slowFinds([0, 60]))))))
+
+  it.effect("invalid options fail the layer with InvalidOptions naming what to change", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Layer.build(
+          Session.layer({ cookie: { name: "__Host-session", domain: "example.com" } }).pipe(
+            Layer.provide(MemStore.layer())
+          )
+        )
+      )
+      assert.strictEqual(error._tag, "SessionError")
+      assert.strictEqual(error._tag === "SessionError" ? error.reason : "", "InvalidOptions")
+      assert.include(error.message, "no domain")
+      const lifetime = yield* Effect.flip(Session.resolveOptions({ lifetime: "0 seconds" }))
+      assert.include(lifetime.message, "lifetime must be a positive, finite duration")
+      const idle = yield* Effect.flip(Session.resolveOptions({ idleTimeout: -5 }))
+      assert.include(idle.message, "idleTimeout must be a positive, finite duration")
+    }).pipe(Effect.scoped))
+})
