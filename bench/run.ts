@@ -167,7 +167,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   }
   if (options.only.includes("http")) {
     log("\n== 2. HTTP level")
-    show(await runHttp({ ...settings.http, log }))
+    show(await runHttp({ ...settings.http, log }, effect4))
   }
   if (options.only.includes("memory")) {
     log("\n== 3. memory and pauses")
