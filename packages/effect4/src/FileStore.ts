@@ -1,0 +1,308 @@
+/**
+ * An embedded `SessionStore` that survives restarts and crashes: one append-only log file plus an in-memory
+ * index. The engine for a single server that should not log its users out when it restarts, with no database to
+ * run.
+ *
+ * - Reads never touch the disk: the index is loaded when the store opens, and `find` is a map lookup.
+ * - Each `save` and `delete` appends one checksummed record to the log. Concurrent writes are batched into one
+ *   write (and, with `sync: "always"`, share one fsync: group commit).
+ * - Opening replays the log. A torn or corrupt tail (a crash in the middle of a write) is cut off, with a warning
+ *   that says how many bytes were dropped; every record before it is kept.
+ * - When the log is at least twice the size of the live sessions (and above `compaction.minSize`), it is
+ *   rewritten in the background with only the live sessions, then atomically renamed over the old one. Saves and
+ *   deletes keep working meanwhile, and none is lost.
+ * - One process at a time: a lock file, `${path}.lock`, makes a second store on the same path fail with a `Locked`
+ *   error; a lock left by a process that died is taken over. (A lock written on another host, such as a previous
+ *   container with another host name, is taken over once its owner has stopped refreshing it for 60 seconds.)
+ * - Every session is held in memory: size the process for the live data, plus the log's buffers.
+ *
+ * All I/O goes through the `FileSystem` service of `effect/FileSystem`, so the store runs wherever a platform
+ * file system layer exists (`@effect/platform-node`'s `NodeFileSystem.layer` or `NodeServices.layer`, Bun's, ...).
+ *
+ * @since 1.0.0
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Path from "node:path"
+import { dataTooLarge, deleteWrite, encodeToken, putWrite } from "./core/fileBatch.js"
+import type { CompactionPolicy } from "./core/fileCompaction.js"
+import { FileIndex } from "./core/fileIndex.js"
+import * as Log from "./core/fileLog.js"
+import { checkCompaction, checkPathAndSync } from "./core/fileOptions.js"
+import * as Compaction from "./fileStore/compaction.js"
+import { closed, invalid } from "./fileStore/errors.js"
+import * as Lock from "./fileStore/lock.js"
+import { LogFile, syncDirectory } from "./fileStore/logFile.js"
+import { open } from "./fileStore/open.js"
+import * as Writer from "./fileStore/writer.js"
+import * as Options from "./internal/options.js"
+import { sweepExpired } from "./internal/sweep.js"
+import * as Store from "./Store.js"
+
+/**
+ * When the log is flushed to stable storage (fsync), and so what a power failure or an operating system crash can
+ * lose. A crash of the process alone (a bug, `kill -9`, an out-of-memory kill) loses nothing acknowledged in any
+ * mode: the operating system still writes out what the process handed it.
+ *
+ * | mode         | a `save` / `delete` succeeds when...       | lost on power failure or OS crash                 |
+ * | ------------ | ------------------------------------------ | ------------------------------------------------- |
+ * | `"always"`   | its record is fsynced (group commit)       | nothing that was acknowledged                     |
+ * | `"everysec"` | its record is written to the OS            | about the last second of acknowledged writes      |
+ * | `"never"`    | its record is written to the OS            | what the OS had not written back (Linux: ~30 s)   |
+ *
+ * `"always"` costs one fsync per batch of concurrent writes (a few milliseconds on an SSD, more on a network
+ * disk); writes that arrive while an fsync is in flight share the next one, so throughput grows with concurrency.
+ * Every mode fsyncs when the layer is released.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export type SyncMode = "always" | "everysec" | "never"
+
+/**
+ * @since 1.0.0
+ * @category models
+ */
+export interface FileStoreOptions {
+  /**
+   * The log file. Its folder must exist. The store also uses `${path}.lock` (the one-writer lock) and
+   * `${path}.compact` (the temporary file of a compaction).
+   *
+   * A file at `path` that is not a FileStore log is refused with a `Corrupt` error, never overwritten.
+   */
+  readonly path: string
+  /** When the log is fsynced: see {@link SyncMode}. Default: `"everysec"`. */
+  readonly sync?: SyncMode | undefined
+  /**
+   * How often the background cleanup removes expired sessions from memory. Default: 1 minute. `0` disables the
+   * cleanup (expired sessions are still never returned: expiry is checked on every read). Their bytes in the log
+   * are reclaimed by compaction.
+   */
+  readonly cleanupInterval?: Duration.Input | undefined
+  /**
+   * Automatic compaction: the log is rewritten with only the live sessions when it is at least twice their size
+   * and at least `minSize` bytes (default: 1 MiB). `false` turns it off (`FileStore.compact` still works).
+   */
+  readonly compaction?: { readonly minSize?: number | undefined } | false | undefined
+}
+
+/**
+ * The FileStore service: a `SessionStore` plus a view of the log and manual controls.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface FileStore extends Store.SessionStoreService {
+  /** How many entries are held in memory, expired or not (a sweep or a read removes expired ones). */
+  readonly size: Effect.Effect<number>
+  /** The size of the log file in bytes, header included. */
+  readonly logSize: Effect.Effect<number>
+  /** The size, in bytes, that the log would have right after a compaction: the header plus one record per entry. */
+  readonly liveSize: Effect.Effect<number>
+  /**
+   * Rewrites the log now with only the live sessions, and waits until it is done (if a compaction is already
+   * running, waits for it, then runs a new one). Saves and deletes keep working meanwhile.
+   */
+  readonly compact: Effect.Effect<void, Store.SessionStoreError>
+  /** Flushes every acknowledged record to stable storage now (an fsync), whatever the sync mode. */
+  readonly sync: Effect.Effect<void, Store.SessionStoreError>
+}
+
+/**
+ * The tag of the FileStore service, provided by {@link layer} next to the generic `SessionStore`.
+ *
+ * @since 1.0.0
+ * @category tags
+ */
+export const FileStore: Context.Service<FileStore, FileStore> = Context.Service<FileStore>("effect-session/FileStore")
+
+/**
+ * The longest token FileStore accepts, in UTF-8 bytes. A longer one fails `save` with an `InvalidInput` error.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const maxTokenBytes: number = Log.MAX_TOKEN_BYTES
+
+/**
+ * The most bytes one session can hold in FileStore: 64 MiB. Larger data fails `save` with an `InvalidInput` error.
+ *
+ * @since 1.0.0
+ * @category constants
+ */
+export const maxDataBytes: number = Log.MAX_DATA_BYTES
+
+const METHOD = "FileStore.make"
+
+interface Config {
+  readonly path: string
+  readonly sync: SyncMode
+  readonly cleanupInterval: Duration.Duration
+  readonly compaction: CompactionPolicy
+}
+
+const validate = (options: FileStoreOptions): Effect.Effect<Config, Store.SessionStoreError> =>
+  Effect.gen(function*() {
+    const checked = checkPathAndSync(options)
+    if (typeof checked === "string") return yield* Effect.fail(invalid(METHOD, checked))
+    const cleanupInterval = yield* Options.duration(METHOD, "cleanupInterval", options.cleanupInterval, "1 minute")
+    const compaction = checkCompaction(options.compaction)
+    if (typeof compaction === "string") return yield* Effect.fail(invalid(METHOD, compaction))
+    return { ...checked, cleanupInterval, compaction: compaction.policy }
+  })
+
+/**
+ * Opens (or creates) the FileStore log at `options.path` in the current scope: takes the lock, replays the log
+ * into memory, and starts the background fibers (cleanup, the once-a-second fsync of `"everysec"`, compaction).
+ * Closing the scope writes out what is pending, fsyncs, closes the file, releases the lock and stops the fibers;
+ * after that, every operation fails with a `Closed` error.
+ *
+ * Fails with `Locked` when another live store holds the path, `Corrupt` when the file is not a FileStore log,
+ * `InvalidInput` for invalid options, and `Io` when the file system fails.
+ *
+ * @since 1.0.0
+ * @category constructors
+ */
+export const make = (
+  options: FileStoreOptions
+): Effect.Effect<FileStore, Store.SessionStoreError, FileSystem.FileSystem | Scope.Scope> =>
+  Effect.gen(function*() {
+    const config = yield* validate(options)
+    const fs = yield* FileSystem.FileSystem
+    const layerScope = yield* Effect.scope
+    const path = config.path
+
+    yield* Lock.acquire(fs, `${path}.lock`, METHOD)
+    const index = new FileIndex()
+    const log = yield* LogFile.make(syncDirectory(fs, Path.dirname(Path.resolve(path))))
+    yield* open(fs, path, log, index, METHOD)
+
+    const compaction = Compaction.make(fs, path, log, index, config.compaction)
+    const writer = yield* Writer.make(log, index, {
+      fsync: config.sync === "always",
+      beforeBatch: compaction.backpressure,
+      afterBatch: compaction.maybeCompact
+    })
+
+    // ---- background fibers ----
+
+    const writerFiber = yield* Effect.forkIn(writer.run, layerScope)
+
+    // every second of wall-clock time, whatever the Effect Clock says: it bounds what a power failure can lose
+    const syncFiber = config.sync === "everysec"
+      ? yield* log.sync("sync", false).pipe(
+        Effect.catch((error) => Effect.logWarning("FileStore: the once-a-second fsync failed", error)),
+        Effect.repeat(Schedule.spaced("1 second")),
+        Effect.delay("1 second"),
+        Effect.interruptible,
+        Effect.provideService(Clock.Clock, Clock.Clock.defaultValue()),
+        Effect.forkIn(layerScope)
+      )
+      : undefined
+
+    const sweep = Effect.flatMap(Clock.currentTimeMillis, (now) => sweepExpired(index.entries, now, index.dropped))
+    const cleanupFiber = Duration.isGreaterThan(config.cleanupInterval, Duration.zero)
+      ? yield* sweep.pipe(
+        Effect.repeat(Schedule.spaced(config.cleanupInterval)),
+        Effect.delay(config.cleanupInterval),
+        Effect.interruptible,
+        Effect.forkIn(layerScope)
+      )
+      : undefined
+
+    // ---- release: write out what is pending, stop the fibers, fsync (then the file closes, the lock goes) ----
+
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function*() {
+        log.closed = true
+        writer.wake()
+        yield* compaction.stop
+        yield* Fiber.await(writerFiber)
+        if (syncFiber !== undefined) yield* Fiber.interrupt(syncFiber)
+        if (cleanupFiber !== undefined) yield* Fiber.interrupt(cleanupFiber)
+        yield* log.sync("close", true).pipe(
+          Effect.catch((error) => Effect.logWarning(`FileStore: the final fsync of ${path} failed`, error))
+        )
+      })
+    )
+
+    yield* compaction.maybeCompact
+
+    // ---- operations ----
+
+    const store = Store.make({
+      find: (token) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (log.closed) return Effect.fail(closed("find"))
+          const data = index.find(token, now)
+          return data === undefined ? Effect.succeedNone : Effect.succeed(Option.some(data))
+        }),
+      save: (token, data, expiry) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (log.closed) return Effect.fail(closed("save"))
+          const tokenBytes = encodeToken(token)
+          if (typeof tokenBytes === "string") return Effect.fail(invalid("save", tokenBytes))
+          const tooLarge = dataTooLarge(data)
+          if (tooLarge !== undefined) return Effect.fail(invalid("save", tooLarge))
+          const expiresAt = DateTime.toEpochMillis(expiry)
+          return writer.submit(
+            expiresAt <= now ? deleteWrite(token, "save") : putWrite(token, tokenBytes, data, expiresAt, "save")
+          )
+        }),
+      delete: (token) => Effect.suspend(() => writer.submit(deleteWrite(token, "delete"))),
+      all: Stream.unwrap(Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        if (log.closed) return Effect.fail(closed("all"))
+        const live = index.entries.live(now)
+        return Effect.succeed(
+          Stream.fromIterable(live).pipe(Stream.map((entry) => [entry.token, entry.data.slice()] as const))
+        )
+      }))
+    })
+
+    return FileStore.of({
+      ...store,
+      size: Effect.sync(() => index.size),
+      logSize: Effect.sync(() => log.end),
+      liveSize: Effect.sync(() => index.liveSize),
+      compact: compaction.compact,
+      sync: Effect.suspend(() => log.closed ? Effect.fail(closed("sync")) : log.sync("sync", true)).pipe(
+        Effect.withSpan("FileStore.sync")
+      )
+    })
+  })
+
+/**
+ * A layer providing both the generic `SessionStore` and the `FileStore` tag. It needs a platform `FileSystem`.
+ *
+ * @example
+ * ```ts
+ * import { NodeServices } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { FileStore, Store } from "effect-session"
+ *
+ * const SessionStoreLive = FileStore.layer({ path: "./sessions.log", sync: "everysec" }).pipe(
+ *   Layer.provide(NodeServices.layer)
+ * )
+ *
+ * const program = Store.find("token").pipe(Effect.provide(SessionStoreLive))
+ * ```
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layer = (
+  options: FileStoreOptions
+): Layer.Layer<Store.SessionStore | FileStore, Store.SessionStoreError, FileSystem.FileSystem> =>
+  Layer.effectContext(
+    Effect.map(make(options), (store) => Context.make(FileStore, store).pipe(Context.add(Store.SessionStore, store)))
+  )

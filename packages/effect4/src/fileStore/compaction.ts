@@ -1,0 +1,199 @@
+/**
+ * Compaction: the log is rewritten with only the live sessions, in the background, then renamed over the old one.
+ * Saves and deletes keep working meanwhile: the records they append are copied after the snapshot, the last of
+ * them with the writer held off for the swap. The policy (when, how far the log may grow meanwhile) and the bytes
+ * written are in `core/fileCompaction.ts`.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import type * as FileSystem from "effect/FileSystem"
+import { WRITE_CHUNK } from "../core/fileBatch.js"
+import * as Policy from "../core/fileCompaction.js"
+import type { FileIndex } from "../core/fileIndex.js"
+import { READ_CHUNK } from "../core/fileReplay.js"
+import * as Store from "../Store.js"
+import { closed, io, orIo } from "./errors.js"
+import { closeHandle, type LogFile, openHandle } from "./logFile.js"
+import { readFully } from "./open.js"
+
+/** @internal */
+export interface Compactor {
+  /** Starts a compaction in the background if the policy says so (after each batch, and at open). */
+  readonly maybeCompact: Effect.Effect<void>
+  /** Compacts now and waits (after the running one, if any). */
+  readonly compact: Effect.Effect<void, Store.SessionStoreError>
+  /** Before each batch: waits for a running compaction once the log has grown past its bound. */
+  readonly backpressure: Effect.Effect<void>
+  /** At release: stops a running compaction (it does not swap in once the store is closed). */
+  readonly stop: Effect.Effect<void>
+}
+
+interface Running {
+  readonly done: Deferred.Deferred<void, Store.SessionStoreError>
+  fiber: Fiber.Fiber<void> | undefined
+  /** The log may grow up to this size while the compaction runs; beyond it the writer waits. */
+  readonly growUntil: number
+}
+
+/** Copies the old log's bytes `[from, to)` to the end of `target`. */
+const copyRange = (source: FileSystem.File, target: FileSystem.File, from: number, to: number) =>
+  Effect.gen(function*() {
+    const buffer = Buffer.allocUnsafeSlow(Math.min(READ_CHUNK, to - from))
+    yield* source.seek(BigInt(from), "start")
+    let position = from
+    while (position < to) {
+      const n = yield* readFully(source, buffer.subarray(0, Math.min(buffer.length, to - position)))
+      if (n === 0) return yield* Effect.fail(io("compact", `the log ended at ${position}, before ${to}`))
+      yield* target.writeAll(buffer.subarray(0, n))
+      position += n
+    }
+  })
+
+/** @internal */
+export const make = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  log: LogFile,
+  index: FileIndex,
+  policy: Policy.CompactionPolicy
+): Compactor => {
+  const tmpPath = `${path}.compact`
+  let running: Running | undefined
+  /** After a failed compaction, the log size below which no automatic one is tried again. */
+  let retryAt = 0
+
+  const run = Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
+    // The snapshot: the entries in the index and the end of the log, at the same moment. Every change made after
+    // it also has its record in the tail [snapshotEnd, log.end), copied after them.
+    const entries = Array.from(index.entries.values())
+    const snapshotEnd = log.end
+
+    const target = yield* openHandle(fs, tmpPath, "w+").pipe(orIo("compact", `cannot create ${tmpPath}`))
+    let swapped = false
+    yield* Effect.gen(function*() {
+      const file = target.file
+      let written = 0
+      for (const chunk of Policy.snapshotChunks(entries, now, index, WRITE_CHUNK)) {
+        yield* file.writeAll(chunk)
+        written += chunk.length
+      }
+      yield* file.sync
+
+      // what was appended meanwhile: copy it without blocking the writer while there is much of it
+      const source = yield* fs.open(path, { flag: "r" })
+      let copied = snapshotEnd
+      while (Policy.copyWithoutLock(log.end, copied)) {
+        const to = log.end
+        yield* copyRange(source, file, copied, to)
+        written += to - copied
+        copied = to
+      }
+
+      // the swap: with the writer held, copy the rest, fsync, rename over the log, and switch files
+      yield* log.exclusive(Effect.gen(function*() {
+        if (log.closed) return yield* Effect.fail(closed("compact"))
+        const to = log.end
+        if (to > copied) {
+          yield* copyRange(source, file, copied, to)
+          written += to - copied
+        }
+        yield* file.sync
+        yield* fs.rename(tmpPath, path)
+        swapped = true
+        retryAt = 0
+        yield* log.swap(target, written)
+      }))
+    }).pipe(
+      Effect.scoped,
+      orIo("compact", "compaction failed"),
+      Effect.onExit(() =>
+        swapped ? Effect.void : Effect.andThen(closeHandle(target), Effect.ignore(fs.remove(tmpPath, { force: true })))
+      )
+    )
+  })
+
+  /** Starts a compaction in the background (or returns the one running). */
+  const start: Effect.Effect<Running> = Effect.suspend(() => {
+    if (running !== undefined) return Effect.succeed(running)
+    const current: Running = {
+      done: Deferred.makeUnsafe<void, Store.SessionStoreError>(),
+      fiber: undefined,
+      growUntil: Policy.growLimit(log.end, index.liveSize)
+    }
+    running = current
+    const background = run.pipe(
+      Effect.catchDefect((defect) => Effect.fail(io("compact", "compaction failed", defect))),
+      Effect.tapError((error) =>
+        Effect.suspend(() => {
+          if (error.reason === "Closed") return Effect.void
+          retryAt = Policy.retryAfterFailure(log.end)
+          return Effect.logWarning("FileStore: compaction failed; the log is left as it was", error)
+        })
+      ),
+      Effect.exit,
+      Effect.flatMap((exit) =>
+        Effect.suspend(() => {
+          if (running === current) running = undefined
+          return Deferred.done(current.done, exit)
+        })
+      ),
+      Effect.onInterrupt(() => Deferred.interrupt(current.done)),
+      Effect.ensuring(Effect.sync(() => {
+        if (running === current) running = undefined
+      })),
+      Effect.asVoid
+    )
+    // a daemon, not a child of the layer scope: a fiber forked into a scope that is closing would be interrupted
+    // before it starts, leaving `done` unsettled; `stop` interrupts this one explicitly
+    return Effect.map(Effect.forkDetach(background), (fiber) => {
+      current.fiber = fiber
+      return current
+    })
+  })
+
+  const maybeCompact: Effect.Effect<void> = Effect.suspend(() =>
+    !log.closed && running === undefined && Policy.shouldCompact(policy, log.end, index.liveSize, retryAt)
+      ? Effect.asVoid(start)
+      : Effect.void
+  )
+
+  const compact: Effect.Effect<void, Store.SessionStoreError> = Effect.suspend(() => {
+    if (log.closed) return Effect.fail(closed("compact"))
+    const waitRunning = running === undefined ? Effect.void : Effect.ignore(Deferred.await(running.done))
+    return waitRunning.pipe(
+      Effect.andThen(Effect.suspend(() => log.closed ? Effect.fail(closed("compact")) : start)),
+      Effect.flatMap((started) => Deferred.await(started.done)),
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause) ? Effect.fail(closed("compact")) : Effect.failCause(cause)
+      )
+    )
+  }).pipe(Effect.withSpan("FileStore.compact"))
+
+  const backpressure: Effect.Effect<void> = Effect.suspend(() => {
+    const current = running
+    // whatever the outcome, interruption included (closing interrupts the compaction): the writer goes on, and a
+    // close still writes out what is pending
+    return current !== undefined && log.end >= current.growUntil
+      ? Effect.asVoid(Effect.exit(Deferred.await(current.done)))
+      : Effect.void
+  })
+
+  const stop: Effect.Effect<void> = Effect.suspend(() => {
+    const current = running
+    if (current === undefined) return Effect.void
+    if (current.fiber !== undefined) {
+      // a fiber interrupted before it started runs none of its handlers: settle its outcome here
+      return Effect.andThen(Fiber.interrupt(current.fiber), Deferred.fail(current.done, closed("compact")))
+    }
+    // not forked yet: it will stop at the swap, which it does not perform once the store is closed
+    return Effect.exit(Deferred.await(current.done))
+  }).pipe(Effect.asVoid)
+
+  return { maybeCompact, compact, backpressure, stop }
+}

@@ -1,0 +1,206 @@
+/**
+ * The open log file: its handle and everything the store knows about it, in one object, so that the swap a
+ * compaction makes (a new file, a new end) is one method.
+ *
+ * - `append` writes a batch of records at `end`, under the write lock; a failed write is taken back out.
+ * - `sync` fsyncs, under the sync lock, when records were written since the last one (or when forced).
+ * - `exclusive` holds the writer off (the gate, then both locks) for a compaction's swap; `swap` installs the
+ *   compacted file.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as FileSystem from "effect/FileSystem"
+import * as Latch from "effect/Latch"
+import type * as PlatformError from "effect/PlatformError"
+import * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
+import { groupRecords } from "../core/fileBatch.js"
+import type * as Store from "../Store.js"
+import { closed, ioError } from "./errors.js"
+
+/** An open file and the scope that closes it. @internal */
+export interface Handle {
+  readonly file: FileSystem.File
+  readonly scope: Scope.Closeable
+}
+
+/** Opens `path` in a scope of its own (closed by `closeHandle`, or here if opening fails). @internal */
+export const openHandle = (
+  fs: FileSystem.FileSystem,
+  path: string,
+  flag: FileSystem.OpenFlag
+): Effect.Effect<Handle, PlatformError.PlatformError> =>
+  Effect.flatMap(Scope.make(), (scope) =>
+    Scope.provide(fs.open(path, { flag }), scope).pipe(
+      Effect.map((file): Handle => ({ file, scope })),
+      Effect.onError(() => Scope.close(scope, Exit.void))
+    ))
+
+/** @internal */
+export const closeHandle = (handle: Handle): Effect.Effect<void> => Scope.close(handle.scope, Exit.void)
+
+/**
+ * Fsyncs a folder, which makes a file created or renamed in it durable. Some platforms (Windows) cannot fsync a
+ * folder at all: that is logged, never failed.
+ *
+ * @internal
+ */
+export const syncDirectory = (fs: FileSystem.FileSystem, directory: string): Effect.Effect<void> =>
+  fs.open(directory, { flag: "r" }).pipe(
+    Effect.flatMap((dir) => dir.sync),
+    Effect.scoped,
+    Effect.catch((error) =>
+      error.reason._tag === "BadResource" || error.reason._tag === "PermissionDenied"
+        ? Effect.logDebug(`FileStore: this platform cannot fsync the folder ${directory}`, error)
+        : Effect.logWarning(`FileStore: cannot fsync the folder ${directory}`, error)
+    )
+  )
+
+/** @internal */
+export class LogFile {
+  private handle: Handle | undefined = undefined
+  /** The end of the last good record: where the next batch is written. */
+  end = 0
+  /** The store is closing or closed: no new writes, no compaction swaps in. */
+  closed = false
+  /** A failed write may have left bytes after `end`: truncate before the next one. */
+  private needsTruncate = false
+  /** Records were written since the last fsync. */
+  private dirty = false
+
+  private constructor(
+    private readonly writeLock: Semaphore.Semaphore,
+    private readonly syncLock: Semaphore.Semaphore,
+    /**
+     * Closed while a compaction waits for the writer's lock: the semaphore is not fair, and a busy writer would
+     * otherwise take it back batch after batch.
+     */
+    private readonly gate: Latch.Latch,
+    /** Fsyncs the log's folder (after the log was created or renamed). */
+    readonly syncFolder: Effect.Effect<void>
+  ) {}
+
+  /** A log file with nothing open yet (see `attach`); closing the current scope closes what is open then. */
+  static make(syncFolder: Effect.Effect<void>): Effect.Effect<LogFile, never, Scope.Scope> {
+    return Effect.gen(function*() {
+      const log = new LogFile(
+        yield* Semaphore.make(1),
+        yield* Semaphore.make(1),
+        yield* Latch.make(true),
+        syncFolder
+      )
+      yield* Effect.addFinalizer(() => log.release)
+      return log
+    })
+  }
+
+  /** The open file (only while the store is open). */
+  get file(): FileSystem.File {
+    return this.handle!.file
+  }
+
+  /** Makes `handle` the log (at open). */
+  attach(handle: Handle): void {
+    this.handle = handle
+  }
+
+  /** Closes the file. */
+  readonly release: Effect.Effect<void> = Effect.suspend(() => {
+    const current = this.handle
+    this.handle = undefined
+    return current === undefined ? Effect.void : closeHandle(current)
+  })
+
+  /**
+   * Appends `records` (`bytes` long) at `end`, and fsyncs them when `fsync` is set. On success, `onWritten` runs
+   * at once, with `end` already past them: whatever it changes is consistent with the log for whoever looks next
+   * (a compaction's snapshot). On failure the records are taken back out (now, or before the next write). Never
+   * interrupted midway.
+   */
+  append(
+    records: ReadonlyArray<Buffer>,
+    bytes: number,
+    fsync: boolean,
+    onWritten: () => void
+  ): Effect.Effect<void, PlatformError.PlatformError> {
+    return Effect.gen({ self: this }, function*() {
+      const file = this.file
+      if (this.needsTruncate) {
+        yield* file.truncate(this.end)
+        this.needsTruncate = false
+      }
+      yield* file.seek(BigInt(this.end), "start")
+      for (const chunk of groupRecords(records)) yield* file.writeAll(chunk)
+      if (fsync) yield* file.sync
+      else this.dirty = true
+      this.end += bytes
+      onWritten()
+    }).pipe(
+      Effect.tapError(() =>
+        Effect.suspend(() => {
+          // the batch is not acknowledged: take its bytes back out of the log (or before the next write)
+          this.needsTruncate = true
+          return this.handle === undefined ? Effect.void : Effect.ignore(
+            Effect.tap(
+              this.handle.file.truncate(this.end),
+              () =>
+                Effect.sync(() => {
+                  this.needsTruncate = false
+                })
+            )
+          )
+        })
+      ),
+      this.writeLock.withPermits(1),
+      Effect.uninterruptible
+    )
+  }
+
+  /** Fsyncs the log if records were written since the last fsync, or always with `force`. */
+  sync(method: string, force: boolean): Effect.Effect<void, Store.SessionStoreError> {
+    return Effect.suspend(() => {
+      if (this.handle === undefined) return Effect.fail(closed(method))
+      if (!force && !this.dirty) return Effect.void
+      this.dirty = false
+      return this.handle.file.sync.pipe(
+        Effect.tapError(() =>
+          Effect.sync(() => {
+            this.dirty = true
+          })
+        ),
+        Effect.mapError(ioError(method, "cannot fsync the log"))
+      )
+    }).pipe(this.syncLock.withPermits(1), Effect.uninterruptible)
+  }
+
+  /** Waits while a compaction is about to swap: the writer calls it before each batch. */
+  get turn(): Effect.Effect<void> {
+    return this.gate.await
+  }
+
+  /** Runs `effect` with the writer held off (and no fsync running), uninterruptibly. */
+  exclusive<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> {
+    return Effect.acquireUseRelease(
+      Effect.sync(() => this.gate.closeUnsafe()),
+      () => effect.pipe(this.syncLock.withPermits(1), this.writeLock.withPermits(1), Effect.uninterruptible),
+      () => Effect.sync(() => this.gate.openUnsafe())
+    )
+  }
+
+  /**
+   * Makes `target`, `end` bytes long and renamed over the log, the log; closes the old file and fsyncs the folder.
+   * Run inside `exclusive`.
+   */
+  swap(target: Handle, end: number): Effect.Effect<void> {
+    return Effect.suspend(() => {
+      const old = this.handle
+      this.handle = target
+      this.end = end
+      this.needsTruncate = false
+      this.dirty = false
+      return Effect.andThen(old === undefined ? Effect.void : closeHandle(old), this.syncFolder)
+    })
+  }
+}
