@@ -1,0 +1,177 @@
+/**
+ * The session cookie: option rules, reading the `Cookie` header, and what a commit adds to a response.
+ */
+import { assert, describe, it } from "vitest"
+import {
+  type CookieOptions,
+  read,
+  resolve,
+  type ResolvedCookie,
+  responseChanges,
+  setCookie
+} from "../../src/core/cookie.js"
+
+const resolved = (options?: CookieOptions): ResolvedCookie => {
+  const result = resolve(options)
+  if (result._tag === "Invalid") throw new Error(result.description)
+  return result.cookie
+}
+
+const invalid = (options: CookieOptions): string => {
+  const result = resolve(options)
+  assert.strictEqual(result._tag, "Invalid", JSON.stringify(options))
+  return result._tag === "Invalid" ? result.description : ""
+}
+
+describe("cookie options", () => {
+  it("defaults: session, /, HttpOnly, Secure, Lax, not partitioned, persistent", () => {
+    assert.deepStrictEqual(resolved(), {
+      name: "session",
+      domain: undefined,
+      path: "/",
+      httpOnly: true,
+      secure: true,
+      sameSite: "lax",
+      partitioned: false,
+      persist: true
+    })
+  })
+
+  it("a cookie name must be an RFC 6265 token", () => {
+    for (const name of ["", "a b", "a;b", "a=b", "sess\u00e9", "a,b", "\"q\""]) {
+      assert.include(invalid({ name }), "is not a valid cookie name")
+    }
+    assert.strictEqual(resolved({ name: "my-app.sid_1" }).name, "my-app.sid_1")
+  })
+
+  it("__Host- requires secure, path / and no domain, and names every problem", () => {
+    const description = invalid({ name: "__Host-s", secure: false, path: "/app", domain: "example.com" })
+    assert.include(description, "secure: true")
+    assert.include(description, "path: \"/\"")
+    assert.include(description, "no domain")
+    assert.notInclude(invalid({ name: "__Host-s", domain: "example.com" }), "secure: true")
+    assert.strictEqual(resolved({ name: "__Host-s" }).name, "__Host-s")
+  })
+
+  it("__Secure- requires secure", () => {
+    assert.include(invalid({ name: "__Secure-s", secure: false }), "__Secure-")
+    assert.strictEqual(resolved({ name: "__Secure-s", domain: "example.com", path: "/app" }).path, "/app")
+  })
+
+  it("SameSite=None and Partitioned require Secure", () => {
+    assert.include(invalid({ sameSite: "none", secure: false }), "sameSite")
+    assert.include(invalid({ partitioned: true, secure: false }), "partitioned")
+    assert.strictEqual(resolved({ sameSite: "none", partitioned: true }).sameSite, "none")
+    // without Secure, the other SameSite values are fine (plain HTTP in development)
+    assert.isFalse(resolved({ secure: false, sameSite: "strict" }).secure)
+  })
+})
+
+describe("reading the Cookie header", () => {
+  it("finds the named cookie among others, trimmed, without percent-decoding", () => {
+    assert.strictEqual(read("a=1; session=abc; b=2", "session"), "abc")
+    assert.strictEqual(read("session=%41", "session"), "%41")
+    assert.strictEqual(read("  session =  abc  ", "session"), "abc")
+  })
+
+  it("the first of duplicate cookies wins (browsers list the most specific first)", () => {
+    assert.strictEqual(read("session=first; session=second", "session"), "first")
+  })
+
+  it("a missing header, a missing cookie, a cookie whose name only contains the name", () => {
+    assert.isUndefined(read(undefined, "session"))
+    assert.isUndefined(read("", "session"))
+    assert.isUndefined(read("other=1", "session"))
+    assert.isUndefined(read("mysession=1; session_x=2", "session"))
+    assert.isUndefined(read("session", "session"), "no = sign: not a cookie pair")
+  })
+
+  it("an empty value is a value (the browser has the cookie)", () => {
+    assert.strictEqual(read("session=", "session"), "")
+    assert.strictEqual(read("session=; x=1", "session"), "")
+  })
+
+  it("a value may contain = (only the first one splits)", () => {
+    assert.strictEqual(read("session=a=b", "session"), "a=b")
+  })
+})
+
+describe("what a commit adds to the response", () => {
+  const cookie = resolved({ domain: "example.test", path: "/app", sameSite: "strict" })
+  const token = "T".repeat(43)
+  const expires = new Date(86_400_000)
+
+  it("Unchanged: only Vary: Cookie", () => {
+    assert.deepStrictEqual(
+      responseChanges(cookie, { _tag: "Unchanged" }, { vary: undefined, cacheControl: undefined }),
+      {
+        vary: "Cookie",
+        setCookie: undefined,
+        cacheControl: undefined
+      }
+    )
+  })
+
+  it("Vary: appended to what is there, left alone when it already covers Cookie or is *", () => {
+    const vary = (current: string) =>
+      responseChanges(cookie, { _tag: "Unchanged" }, { vary: current, cacheControl: undefined }).vary
+    assert.strictEqual(vary("Accept-Encoding"), "Accept-Encoding, Cookie")
+    assert.isUndefined(vary("cookie"))
+    assert.isUndefined(vary("Accept, Cookie"))
+    assert.isUndefined(vary("*"))
+    assert.strictEqual(vary("X-Cookie-Id"), "X-Cookie-Id, Cookie")
+  })
+
+  it("SetCookie: the cookie's attributes, Max-Age and Expires, and no-cache=\"Set-Cookie\"", () => {
+    const changes = responseChanges(cookie, { _tag: "SetCookie", token, maxAge: 86_400, expires }, {
+      vary: undefined,
+      cacheControl: "private"
+    })
+    assert.deepStrictEqual(changes.setCookie, {
+      name: "session",
+      value: token,
+      options: {
+        domain: "example.test",
+        path: "/app",
+        httpOnly: true,
+        secure: true,
+        sameSite: "strict",
+        partitioned: false,
+        maxAge: "86400 seconds",
+        expires
+      }
+    })
+    assert.strictEqual(changes.cacheControl, "private, no-cache=\"Set-Cookie\"")
+  })
+
+  it("a browser-session cookie carries neither Max-Age nor Expires; no domain when none is configured", () => {
+    const set = setCookie(resolved(), { _tag: "SetCookie", token, maxAge: undefined, expires: undefined })
+    assert.deepStrictEqual(set, {
+      name: "session",
+      value: token,
+      options: { path: "/", httpOnly: true, secure: true, sameSite: "lax", partitioned: false }
+    })
+    assert.notProperty(set!.options, "domain")
+    assert.notProperty(set!.options, "maxAge")
+  })
+
+  it("ExpireCookie: an empty value, Max-Age 0, Expires at the epoch, same attributes", () => {
+    const changes = responseChanges(cookie, { _tag: "ExpireCookie" }, { vary: "Cookie", cacheControl: undefined })
+    assert.isUndefined(changes.vary)
+    assert.deepStrictEqual(changes.setCookie, {
+      name: "session",
+      value: "",
+      options: {
+        domain: "example.test",
+        path: "/app",
+        httpOnly: true,
+        secure: true,
+        sameSite: "strict",
+        partitioned: false,
+        maxAge: "0 seconds",
+        expires: new Date(0)
+      }
+    })
+    assert.strictEqual(changes.cacheControl, "no-cache=\"Set-Cookie\"")
+  })
+})
