@@ -175,7 +175,7 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   }
   if (options.only.includes("file")) {
     log("\n== 4. FileStore log")
-    show(await runFile({ ...settings.file, log }))
+    show(await runFile({ ...settings.file, log }, effect4))
   }
   const summary = summaryTable()
   show(summary)

@@ -82,5 +82,7 @@ const served = process.env.BENCH_MODE === "plain"
     Layer.provide(await storeLayer())
   )
 
-Layer.launch(served.pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: Number(env("PORT")), host: "127.0.0.1" }))))
+Layer.launch(
+  served.pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: Number(env("PORT")), host: "127.0.0.1" })))
+)
   .pipe(NodeRuntime.runMain)
