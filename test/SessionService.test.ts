@@ -61,6 +61,27 @@ describe("Session service", () => {
       assert.strictEqual(yield* spread.status, "modified")
     }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
 
+  it.effect("the module's accessors reach the provided Session service", () =>
+    Effect.gen(function*() {
+      const manager = yield* Session.SessionManager
+      const token = yield* seed
+      const handle = manager.begin(token)
+      const seen = yield* Effect.gen(function*() {
+        const before = yield* Session.status
+        const value = yield* Session.get(A)
+        yield* Session.set(B, 7)
+        const popped = yield* Session.pop(A)
+        return { before, value, popped, keys: yield* Session.keys, after: yield* Session.status }
+      }).pipe(Effect.provideService(Session.Session, handle.session))
+      assert.deepStrictEqual(seen, {
+        before: "unmodified",
+        value: Option.some("old"),
+        popped: Option.some("old"),
+        keys: ["b"],
+        after: "modified"
+      })
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
+
   it.effect("concurrent pops of one key: one gets the value; a pop that cannot decode leaves it", () =>
     Effect.gen(function*() {
       // decoding suspends the fiber, so the two pops interleave
@@ -118,4 +139,22 @@ describe("Session service", () => {
       yield* handle.commit
       assert.deepStrictEqual(yield* manager.begin(token).session.get(A), Option.some("new"))
     }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(slowFinds([0, 60]))))))
+
+  it.effect("invalid options fail the layer with InvalidOptions naming what to change", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(
+        Layer.build(
+          Session.layer({ cookie: { name: "__Host-session", domain: "example.com" } }).pipe(
+            Layer.provide(MemStore.layer())
+          )
+        )
+      )
+      assert.strictEqual(error._tag, "SessionError")
+      assert.strictEqual(error._tag === "SessionError" ? error.reason : "", "InvalidOptions")
+      assert.include(error.message, "no domain")
+      const lifetime = yield* Effect.flip(Session.resolveOptions({ lifetime: "0 seconds" }))
+      assert.include(lifetime.message, "lifetime must be a positive, finite duration")
+      const idle = yield* Effect.flip(Session.resolveOptions({ idleTimeout: -5 }))
+      assert.include(idle.message, "idleTimeout must be a positive, finite duration")
+    }).pipe(Effect.scoped))
 })
