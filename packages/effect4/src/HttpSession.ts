@@ -182,7 +182,13 @@ export const layerRouterGlobal = HttpRouter.middleware<{ provides: Session.Sessi
  */
 export class HttpApiSession extends HttpApiMiddleware.Service<HttpApiSession, { provides: Session.Session }>()(
   "effect-session/HttpApiSession",
-  { error: HttpApiSchema.status(503)(Session.SessionError) }
+  {
+    // documented as what the client gets: an empty 503 (a generated client decodes it as a store failure)
+    error: Session.SessionError.pipe(
+      HttpApiSchema.asNoContent({ decode: () => new Session.SessionError({ reason: "StoreUnavailable" }) }),
+      HttpApiSchema.status(503)
+    )
+  }
 ) {}
 
 /**

@@ -48,8 +48,8 @@ export const SessionErrorReason = Schema.Literals(Errors.REASONS)
 export type SessionErrorReason = typeof SessionErrorReason.Type
 
 /**
- * The error of every session operation. It carries its `cause` for logs, but its encoded form (what an `HttpApi`
- * sends to clients) holds only the `reason` and the key name. The `HttpSession` adapters answer one that the
+ * The error of every session operation. It carries its `cause` and a `description` for logs; its encoded form holds
+ * only the `reason` and the key name. The `HttpSession` adapters (`HttpApiSession` included) answer one that the
  * handler leaves unhandled with an empty 503 (store failures) or 500 (anything else): no internals reach the client.
  *
  * @since 1.0.0
