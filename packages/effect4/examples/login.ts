@@ -26,9 +26,10 @@ import * as HttpSession from "../src/HttpSession.js"
 import * as Session from "../src/Session.js"
 import { StoreFromEnv } from "./store.js"
 
-// Typed session keys: values are encoded with their schema when saved and decoded when read.
+// Typed session keys: values are encoded with their schema when saved and decoded when read. The encoded side must
+// be JSON: on Effect 4, `Schema.DateTimeUtc` is the DateTime itself, `Schema.DateTimeUtcFromString` its ISO string.
 const UserId = Session.key("userId", Schema.String)
-const LoggedInAt = Session.key("loggedInAt", Schema.DateTimeUtc)
+const LoggedInAt = Session.key("loggedInAt", Schema.DateTimeUtcFromString)
 
 class Unauthorized extends Schema.TaggedError<Unauthorized>()(
   "Unauthorized",
