@@ -49,9 +49,10 @@ export const SessionErrorReason = Schema.Literal(...Errors.REASONS)
 export type SessionErrorReason = typeof SessionErrorReason.Type
 
 /**
- * The error of every session operation. It carries its `cause` for logs, but its encoded form (what an `HttpApi`
- * sends to clients) holds only the `reason` and the key name. The `HttpSession` adapters answer one that the
- * handler leaves unhandled with an empty 503 (store failures) or 500 (anything else): no internals reach the client.
+ * The error of every session operation. It carries its `cause` and a `description` for logs; its encoded form holds
+ * only the `reason` and the key name. One that the handler leaves unhandled is answered by the `HttpSession`
+ * adapters: `middleware` and `layerRouter` with an empty 503 (store failures) or 500 (anything else), `HttpApiSession`
+ * with a 503 carrying that encoded form. No internals reach the client.
  *
  * @since 0.1.0
  * @category errors
