@@ -144,7 +144,6 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   let effect4: Effect4Run | undefined
   if (options.effect4) {
     if (process.env.BENCH_SOURCES !== "1") {
-      log("building packages/effect4")
       buildEffect4(log)
     }
     effect4 = { engines: effect4Engines(), http: effect4HasHttp(), node: nodeVersion(4) }

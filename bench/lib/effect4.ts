@@ -3,8 +3,9 @@
  * module; a section measures what is there and says what is not), and its build.
  */
 import { execFileSync } from "node:child_process"
-import { existsSync } from "node:fs"
+import { existsSync, readdirSync, statSync } from "node:fs"
 import { createRequire } from "node:module"
+import * as Path from "node:path"
 import { repoPath } from "./child.js"
 
 export type Effect4Module = "MemStore" | "RedisStore" | "FileStore" | "Session" | "HttpSession"
@@ -21,12 +22,40 @@ export const effect4Engines = (): Array<"memory" | "redis" | "file"> => [
 /** Whether the Effect 4 line has what its HTTP servers need. */
 export const effect4HasHttp = (): boolean => effect4Has("Session") && effect4Has("HttpSession")
 
+/** The newest modification time of the files under `dir` (links followed: `src/core` is one), in ms. */
+const newest = (dir: string): number => {
+  let latest = 0
+  for (const entry of readdirSync(dir)) {
+    const path = Path.join(dir, entry)
+    const stat = statSync(path)
+    latest = Math.max(latest, stat.isDirectory() ? newest(path) : stat.mtimeMs)
+  }
+  return latest
+}
+
+/** Whether `packages/effect4/dist` is older than a source file (or missing). */
+const effect4BuildIsStale = (): boolean => {
+  const built = repoPath("packages/effect4/dist/index.js")
+  if (!existsSync(built)) return true
+  const sources = Math.max(
+    newest(repoPath("packages/effect4/src")),
+    statSync(repoPath("packages/effect4/tsconfig.build.json")).mtimeMs,
+    statSync(repoPath("packages/effect4/tsconfig.json")).mtimeMs
+  )
+  return sources > statSync(built).mtimeMs
+}
+
 /**
  * Builds `packages/effect4/dist` (what the Effect 4 children load, see `dist-hooks.mjs`) with the workspace's
- * `tsconfig.build.json`. Type errors are reported but do not stop the run while the line is being ported (`tsc`
- * still writes every file); a module whose build is missing fails its child.
+ * `tsconfig.build.json`, unless it is newer than every source. Type errors are reported but do not stop the run
+ * while the line is being ported (`tsc` still writes every file); a module whose build is missing fails its child.
  */
 export const buildEffect4 = (log: (line: string) => void): void => {
+  if (!effect4BuildIsStale()) {
+    log("packages/effect4/dist is up to date")
+    return
+  }
+  log("building packages/effect4")
   const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc")
   try {
     execFileSync(process.execPath, [tsc, "-p", repoPath("packages/effect4/tsconfig.build.json")], {
