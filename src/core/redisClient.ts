@@ -42,15 +42,37 @@ export const ownedClientOptions = (timeoutMillis: number, redis: RedisOptions | 
   ...redis
 })
 
-/** What is wrong with a `prefix` option, or `undefined` when it is a string. @internal */
-export const prefixProblem = (prefix: unknown): string | undefined =>
-  typeof prefix === "string" ? undefined : `prefix must be a string, got ${String(prefix)}`
+/** @internal */
+export interface StoreSettings {
+  readonly prefix: string
+  /** The bound of one round trip, rounded up to whole milliseconds. */
+  readonly timeoutMs: number
+  readonly scanCount: number
+}
 
-/** What is wrong with a round-trip bound of `millis` (already rounded up), or `undefined`. @internal */
-export const timeoutProblem = (millis: number, formatted: string): string | undefined =>
-  millis > 0 && millis <= MAX_TIMEOUT_MILLIS
-    ? undefined
-    : `timeout must be more than 0 and at most 24 days, got ${formatted}`
+/**
+ * The store's settings from its options, with defaults, or what is wrong with them. The shell has decoded the
+ * `timeout` option (a duration of its Effect major) to `timeoutMillis`, and `timeoutText` is how to print it.
+ *
+ * @internal
+ */
+export const storeSettings = (
+  options: { readonly prefix?: unknown; readonly scanCount?: unknown },
+  timeoutMillis: number,
+  timeoutText: string
+): StoreSettings | string => {
+  const prefix = options.prefix ?? DEFAULT_PREFIX
+  if (typeof prefix !== "string") return `prefix must be a string, got ${String(prefix)}`
+  const timeoutMs = Math.ceil(timeoutMillis)
+  if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MILLIS)) {
+    return `timeout must be more than 0 and at most 24 days, got ${timeoutText}`
+  }
+  const scanCount = options.scanCount ?? DEFAULT_SCAN_COUNT
+  if (!(typeof scanCount === "number" && Number.isSafeInteger(scanCount) && scanCount > 0)) {
+    return `scanCount must be a positive integer, got ${String(scanCount)}`
+  }
+  return { prefix, timeoutMs, scanCount }
+}
 
 /** Whether `url` is a `redis://` or `rediss://` URL. @internal */
 export const isRedisUrl = (url: unknown): url is string => {

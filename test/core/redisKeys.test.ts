@@ -4,13 +4,7 @@
  */
 import { ReplyError } from "ioredis"
 import { assert, describe, it } from "vitest"
-import {
-  clientDefaults,
-  isRedisUrl,
-  ownedClientOptions,
-  prefixProblem,
-  timeoutProblem
-} from "../../src/core/redisClient.js"
+import { clientDefaults, isRedisUrl, ownedClientOptions, storeSettings } from "../../src/core/redisClient.js"
 import { SLOTS, uncoveredSlots } from "../../src/core/redisCluster.js"
 import {
   copyReply,
@@ -163,13 +157,26 @@ describe("client settings and option checks", () => {
     assert.strictEqual(ownedClientOptions(1000, undefined).enableAutoPipelining, true)
   })
 
-  it("prefix, timeout and URL checks", () => {
-    assert.isUndefined(prefixProblem(""))
-    assert.include(prefixProblem(42), "prefix must be a string")
-    assert.isUndefined(timeoutProblem(1, "1 millis"))
-    assert.isUndefined(timeoutProblem(2_147_483_647, "24 days"))
-    assert.include(timeoutProblem(0, "0"), "more than 0")
-    assert.include(timeoutProblem(2_147_483_648, "30 days"), "30 days")
+  it("storeSettings: defaults, the timeout rounded up to whole milliseconds, and what is wrong", () => {
+    assert.deepStrictEqual(storeSettings({}, 2000, "2 seconds"), {
+      prefix: "session:",
+      timeoutMs: 2000,
+      scanCount: 1000
+    })
+    assert.deepStrictEqual(storeSettings({ prefix: "", scanCount: 7 }, 0.2, "0.2 millis"), {
+      prefix: "",
+      timeoutMs: 1,
+      scanCount: 7
+    })
+    assert.notTypeOf(storeSettings({}, 2_147_483_647, "24 days"), "string")
+    assert.include(storeSettings({ prefix: 42 }, 1000, "1 second"), "prefix must be a string, got 42")
+    assert.include(storeSettings({}, 0, "0 millis"), "more than 0")
+    assert.include(storeSettings({}, 2_147_483_648, "30 days"), "got 30 days")
+    assert.include(storeSettings({ scanCount: 2.5 }, 1000, "1 second"), "scanCount must be a positive integer, got 2.5")
+    assert.include(storeSettings({ scanCount: 0 }, 1000, "1 second"), "scanCount")
+  })
+
+  it("URL checks", () => {
     assert.isTrue(isRedisUrl("redis://user:pw@host:6379/0"))
     assert.isTrue(isRedisUrl("rediss://host"))
     assert.isFalse(isRedisUrl("http://127.0.0.1:6379"))

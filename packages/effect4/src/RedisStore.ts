@@ -52,7 +52,7 @@ export interface RedisClient {
   readonly isCluster: boolean
   /** The connection status (`"wait"`, `"connecting"`, `"ready"`, `"reconnecting"`, `"end"`...). */
   readonly status: string
-  readonly getBuffer: (key: string) => Promise<Buffer | null>
+  readonly getBuffer: (key: string) => Promise<Uint8Array | null>
   readonly del: (...keys: Array<string>) => Promise<number>
   readonly on: (event: "error" | "ready", listener: (...args: Array<any>) => void) => unknown
   readonly off: (event: "error" | "ready", listener: (...args: Array<any>) => void) => unknown
@@ -188,34 +188,23 @@ export interface ClientDefaults {
 export const clientDefaults = (timeoutMillis?: number): ClientDefaults =>
   Client.clientDefaults(timeoutMillis) as ClientDefaults
 
-interface Resolved {
-  readonly prefix: string
+interface Resolved extends Client.StoreSettings {
   readonly timeout: Duration.Duration
-  readonly timeoutMs: number
-  readonly scanCount: number
 }
 
 const resolveOptions = (
   method: string,
   options: RedisStoreOptions
 ): Effect.Effect<Resolved, Store.SessionStoreError> =>
-  Effect.gen(function*() {
-    const prefix = options.prefix ?? Client.DEFAULT_PREFIX
-    const prefixProblem = Client.prefixProblem(prefix)
-    if (prefixProblem !== undefined) return yield* Effect.fail(Options.invalidOption(method, prefixProblem))
-    const timeout = yield* Options.duration(
-      method,
-      "timeout",
-      options.timeout,
-      Duration.millis(Client.DEFAULT_TIMEOUT_MILLIS)
-    )
-    const timeoutMs = Math.ceil(Duration.toMillis(timeout))
-    const timeoutProblem = Client.timeoutProblem(timeoutMs, Duration.format(timeout))
-    if (timeoutProblem !== undefined) return yield* Effect.fail(Options.invalidOption(method, timeoutProblem))
-    const scanCount = (yield* Options.positiveInteger(method, "scanCount", options.scanCount)) ??
-      Client.DEFAULT_SCAN_COUNT
-    return { prefix, timeout, timeoutMs, scanCount }
-  })
+  Effect.flatMap(
+    Options.duration(method, "timeout", options.timeout, Duration.millis(Client.DEFAULT_TIMEOUT_MILLIS)),
+    (timeout) => {
+      const settings = Client.storeSettings(options, Duration.toMillis(timeout), Duration.format(timeout))
+      return typeof settings === "string"
+        ? Effect.fail(Options.invalidOption(method, settings))
+        : Effect.succeed({ ...settings, timeout })
+    }
+  )
 
 const toOption = (bytes: Uint8Array | undefined): Option.Option<Uint8Array> =>
   bytes === undefined ? Option.none() : Option.some(bytes)
