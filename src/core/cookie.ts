@@ -49,6 +49,23 @@ export type ResolveResult =
 /** RFC 6265's cookie-name (an RFC 7230 token). */
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
+/**
+ * A `Domain` attribute browsers accept: a host name (labels of letters, digits and inner hyphens, optionally with a
+ * leading dot, at most 253 characters) or an IPv4 address. Anything else (a `;`, a space, a port, a scheme) would
+ * either inject attributes into `Set-Cookie` or make every response that sets the cookie fail.
+ */
+const DOMAIN = /^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
+
+/** A `Path` attribute: starts with `/`, printable ASCII without `;` (RFC 6265 path-value), at most 1024 characters. */
+const PATH = /^\/[\x20-\x3A\x3C-\x7E]{0,1023}$/
+
+/**
+ * Whether `name` carries a cookie prefix. Browsers match `__Host-` and `__Secure-` in any letter case (RFC 6265bis),
+ * so `__HOST-s` is held to the same rules as `__Host-s`.
+ */
+const hasPrefix = (name: string, prefix: string): boolean =>
+  name.length >= prefix.length && name.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase()
+
 const invalid = (description: string): ResolveResult => ({ _tag: "Invalid", description })
 
 /**
@@ -71,7 +88,16 @@ export const resolve = (options: CookieOptions = {}): ResolveResult => {
   if (!COOKIE_NAME.test(cookie.name)) {
     return invalid(`cookie.name ${JSON.stringify(cookie.name)} is not a valid cookie name`)
   }
-  if (cookie.name.startsWith("__Host-")) {
+  if (cookie.domain !== undefined && (cookie.domain.length > 253 || !DOMAIN.test(cookie.domain))) {
+    return invalid(`cookie.domain ${JSON.stringify(cookie.domain)} is not a host name (as in "example.com")`)
+  }
+  if (!PATH.test(cookie.path)) {
+    return invalid(
+      `cookie.path ${JSON.stringify(cookie.path)} must start with "/" and hold printable ASCII without ";" ` +
+        "(at most 1024 characters)"
+    )
+  }
+  if (hasPrefix(cookie.name, "__Host-")) {
     const problems = [
       cookie.secure ? undefined : "secure: true",
       cookie.path === "/" ? undefined : "path: \"/\"",
@@ -79,12 +105,16 @@ export const resolve = (options: CookieOptions = {}): ResolveResult => {
     ].filter((p) => p !== undefined)
     if (problems.length > 0) {
       return invalid(
-        `a cookie named "${cookie.name}" (prefix __Host-) requires ${problems.join(", ")}; browsers drop it otherwise`
+        `a cookie named "${cookie.name}" (prefix __Host-, matched in any letter case) requires ${
+          problems.join(", ")
+        }; browsers drop it otherwise`
       )
     }
   }
-  if (cookie.name.startsWith("__Secure-") && !cookie.secure) {
-    return invalid(`a cookie named "${cookie.name}" (prefix __Secure-) requires secure: true`)
+  if (hasPrefix(cookie.name, "__Secure-") && !cookie.secure) {
+    return invalid(
+      `a cookie named "${cookie.name}" (prefix __Secure-, matched in any letter case) requires secure: true`
+    )
   }
   if (cookie.sameSite === "none" && !cookie.secure) {
     return invalid("cookie.sameSite \"none\" requires secure: true; browsers drop it otherwise")
@@ -99,16 +129,24 @@ export const resolve = (options: CookieOptions = {}): ResolveResult => {
  * The raw value of the first cookie named `name` in a `Cookie` header, without percent-decoding (a token is
  * base64url, so an encoded value is not a token). Browsers list the most specific cookie first.
  *
+ * Linear in the header's length whatever it holds: the position of the next `=` is searched for only once it is
+ * behind the current pair, so a header of 64 KiB of `;` costs one pass, not one pass per `;`.
+ *
  * @internal
  */
 export const read = (header: string | undefined, name: string): string | undefined => {
   if (header === undefined) return undefined
   let start = 0
+  let eq = -2
   while (start < header.length) {
+    if (eq !== -1 && eq < start) {
+      eq = header.indexOf("=", start)
+      // no "=" from here on: no pair left
+      if (eq === -1) return undefined
+    }
     let end = header.indexOf(";", start)
     if (end === -1) end = header.length
-    const eq = header.indexOf("=", start)
-    if (eq !== -1 && eq < end && header.slice(start, eq).trim() === name) return header.slice(eq + 1, end).trim()
+    if (eq < end && header.slice(start, eq).trim() === name) return header.slice(eq + 1, end).trim()
     start = end + 1
   }
   return undefined

@@ -58,6 +58,39 @@ describe("cookie options", () => {
     assert.strictEqual(resolved({ name: "__Secure-s", domain: "example.com", path: "/app" }).path, "/app")
   })
 
+  it("the prefixes are matched in any letter case, as browsers do", () => {
+    assert.include(invalid({ name: "__HOST-s", domain: "example.com" }), "no domain")
+    assert.include(invalid({ name: "__host-s", secure: false }), "secure: true")
+    assert.include(invalid({ name: "__secure-s", secure: false }), "__Secure-")
+    assert.include(invalid({ name: "__SECURE-s", secure: false }), "__Secure-")
+    assert.strictEqual(resolved({ name: "__HOST-s" }).name, "__HOST-s")
+  })
+
+  it("a domain or path that is not one (attribute injection, a port, a scheme) is refused when resolved", () => {
+    for (
+      const domain of [
+        "example.com; SameSite=None",
+        "example.com:443",
+        "https://example.com",
+        "a b.com",
+        "",
+        "-x.com",
+        "x..com",
+        "é.com",
+        "x".repeat(254)
+      ]
+    ) {
+      assert.include(invalid({ domain }), "cookie.domain", domain)
+    }
+    for (const path of ["app", "/app; Domain=evil.com", "/a\nb", "/\u00e9", "/" + "a".repeat(1024)]) {
+      assert.include(invalid({ path }), "cookie.path", path)
+    }
+    assert.strictEqual(resolved({ domain: "example.com" }).domain, "example.com")
+    assert.strictEqual(resolved({ domain: ".sub.example-1.co.uk" }).domain, ".sub.example-1.co.uk")
+    assert.strictEqual(resolved({ domain: "10.0.0.1" }).domain, "10.0.0.1")
+    assert.strictEqual(resolved({ path: "/app/v1-x_y.z~%20" }).path, "/app/v1-x_y.z~%20")
+  })
+
   it("SameSite=None and Partitioned require Secure", () => {
     assert.include(invalid({ sameSite: "none", secure: false }), "sameSite")
     assert.include(invalid({ partitioned: true, secure: false }), "partitioned")
@@ -89,6 +122,19 @@ describe("reading the Cookie header", () => {
   it("an empty value is a value (the browser has the cookie)", () => {
     assert.strictEqual(read("session=", "session"), "")
     assert.strictEqual(read("session=; x=1", "session"), "")
+  })
+
+  it("reading is linear: 1 MiB of ';' or of '; a' pairs without the cookie is one pass", () => {
+    const semicolons = ";".repeat(1 << 20)
+    const pairs = "a=b;".repeat(1 << 18) + ";".repeat(1 << 19)
+    const started = performance.now()
+    for (let i = 0; i < 10; i++) {
+      assert.isUndefined(read(semicolons, "session"))
+      assert.isUndefined(read(pairs, "session"))
+      assert.strictEqual(read(semicolons + "session=tok", "session"), "tok")
+    }
+    // quadratic reading took minutes for these; linear takes milliseconds (a generous bound, not a benchmark)
+    assert.isBelow(performance.now() - started, 10_000)
   })
 
   it("a value may contain = (only the first one splits)", () => {

@@ -156,6 +156,22 @@ describe("Session service", () => {
       assert.strictEqual(error._tag, "SessionError")
       assert.strictEqual(error._tag === "SessionError" ? error.reason : "", "InvalidOptions")
       assert.include(error.message, "no domain")
+      // browsers match cookie prefixes in any letter case, and an injected attribute is caught when the layer is built
+      for (
+        const cookie of [
+          { name: "__HOST-session", domain: "example.com" },
+          { name: "__secure-session", secure: false },
+          { domain: "example.com; SameSite=None" },
+          { path: "/app; Domain=evil.example" }
+        ]
+      ) {
+        const refused = yield* Effect.flip(Layer.build(Session.layer({ cookie }).pipe(Layer.provide(MemStore.layer()))))
+        assert.strictEqual(
+          refused._tag === "SessionError" ? refused.reason : "",
+          "InvalidOptions",
+          JSON.stringify(cookie)
+        )
+      }
       const lifetime = yield* Effect.flip(Session.resolveOptions({ lifetime: "0 seconds" }))
       assert.include(lifetime.message, "lifetime must be a positive, finite duration")
       const idle = yield* Effect.flip(Session.resolveOptions({ idleTimeout: -5 }))
