@@ -1,25 +1,29 @@
 /**
- * The session behaviour suite (SCS's session tests, re-done through a real HTTP server), run against every engine.
+ * The session behaviour suite (SCS's session tests, re-done through a real HTTP server), run against every engine:
+ * the routes and the harness of the Effect 3 line; the scenarios are shared with the Effect 4 line
+ * (`helpers/sessionScenarios.ts`, Effect-free).
  */
 import { NodeFileSystem } from "@effect/platform-node"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { assert, describe, it } from "@effect/vitest"
+import { describe, it } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
 import * as TestClock from "effect/TestClock"
-import { createHash } from "node:crypto"
 import * as FileStore from "../src/FileStore.js"
 import * as HttpSession from "../src/HttpSession.js"
 import * as Session from "../src/Session.js"
 import * as Store from "../src/Store.js"
-import { type CookieJar, serve, ServerLive } from "./helpers/http.js"
+import { serve, ServerLive } from "./helpers/http.js"
+import { type Scenario, sessionScenarios } from "./helpers/sessionScenarios.js"
 
 export const Message = Session.key("message", Schema.String)
 const A = Session.key("a", Schema.Number)
@@ -135,321 +139,35 @@ export const tempFileStore = (options: Omit<FileStore.FileStoreOptions, "path"> 
     return FileStore.layer({ ...options, path: `${dir}/sessions.log` })
   })).pipe(Layer.provide(NodeFileSystem.layer))
 
-const TOKEN = /^[A-Za-z0-9_-]{43}$/
-const sha = (token: string) => createHash("sha256").update(token).digest("base64url")
-
 export const sessionSuite = <E>(
   name: string,
   makeStore: () => Layer.Layer<Store.SessionStore, E>
 ) => {
-  const run = <A, E2>(
-    f: (jar: CookieJar) => Effect.Effect<A, E2, Store.SessionStore | StoreCalls>,
-    options?: Session.SessionOptions
-  ) =>
-    Effect.gen(function*() {
-      const jar = yield* serve(HttpSession.middleware(testApp))
-      return yield* f(jar)
-    }).pipe(
-      Effect.provide(ServerLive),
-      Effect.provide(Session.layer({ cookie: { secure: true }, ...options })),
-      Effect.provide(counting(makeStore())),
-      Effect.scoped
-    )
+  const register = (scenario: Scenario) =>
+    it.effect(scenario.name, () =>
+      Effect.gen(function*() {
+        const jar = yield* serve(HttpSession.middleware(testApp))
+        const runtime = yield* Effect.runtime<Store.SessionStore | StoreCalls>()
+        const run = Runtime.runPromise(runtime)
+        yield* Effect.promise(() =>
+          scenario.run({
+            jar,
+            adjust: (duration) => run(TestClock.adjust(duration as Duration.DurationInput)),
+            stored: (key) => run(Effect.map(Store.find(key), Option.isSome)),
+            calls: Context.get(runtime.context, StoreCalls)
+          })
+        )
+      }).pipe(
+        Effect.provide(ServerLive),
+        Effect.provide(Session.layer({ cookie: { secure: true }, ...scenario.options as Session.SessionOptions })),
+        Effect.provide(counting(makeStore())),
+        Effect.scoped
+      ), scenario.timeout)
 
   describe(`${name}: sessions over HTTP`, () => {
-    it.effect("the first /put sets the cookie, /get reads it with no Set-Cookie, another /put keeps the token", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          const put = yield* jar.request("/put")
-          assert.strictEqual(put.status, 200)
-          assert.strictEqual(put.setCookies.length, 1)
-          const cookie = put.setCookies[0]!
-          assert.match(
-            cookie,
-            /^session=[A-Za-z0-9_-]{43}; Max-Age=86400; Path=\/; Expires=[^;]+ GMT; HttpOnly; Secure; SameSite=Lax$/
-          )
-          assert.strictEqual(put.headers.get("vary"), "Cookie")
-          assert.strictEqual(put.headers.get("cache-control"), "no-cache=\"Set-Cookie\"")
-          const token = jar.get("session")!
-          const get = yield* jar.request("/get")
-          assert.strictEqual(get.body, "Hello world!")
-          assert.deepStrictEqual(get.setCookies, [])
-          assert.strictEqual(get.headers.get("vary"), "Cookie")
-          assert.isNull(get.headers.get("cache-control"))
-          yield* jar.request("/put?value=again")
-          assert.strictEqual(jar.get("session"), token)
-          assert.strictEqual((yield* jar.request("/get")).body, "again")
-        })
-      ))
-
-    it.effect("a request that never touches the session does no store I/O and sets no cookie", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          const calls = yield* StoreCalls
-          yield* jar.request("/put")
-          const before = { ...calls }
-          const none = yield* jar.request("/none")
-          assert.strictEqual(none.body, "no session here")
-          assert.deepStrictEqual(none.setCookies, [])
-          assert.strictEqual(none.headers.get("vary"), "Cookie")
-          assert.deepStrictEqual({ ...calls }, before)
-        })
-      ))
-
-    it.effect("lifetime: the session ends at its absolute deadline, even when used (TestClock)", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put")
-          yield* TestClock.adjust("59 minutes")
-          assert.strictEqual((yield* jar.request("/get")).body, "Hello world!")
-          yield* TestClock.adjust("1 minute")
-          assert.strictEqual((yield* jar.request("/get")).body, "")
-        }), { lifetime: "1 hour" }))
-
-    it.effect("idle timeout: each request extends the session; it ends after that long without one", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put")
-          for (let i = 0; i < 4; i++) {
-            yield* TestClock.adjust("19 minutes")
-            // /none does not touch the session, but a request carrying its cookie still counts as activity
-            const reply = yield* jar.request(i % 2 === 0 ? "/none" : "/get")
-            assert.strictEqual(reply.setCookies.length, 1, "the extension refreshes the cookie")
-            assert.match(reply.setCookies[0]!, /Max-Age=1200;/)
-          }
-          assert.strictEqual((yield* jar.request("/get")).body, "Hello world!")
-          yield* TestClock.adjust("20 minutes")
-          assert.strictEqual((yield* jar.request("/get")).body, "")
-        }), { lifetime: "1 day", idleTimeout: "20 minutes" }))
-
-    it.effect("the idle timeout never extends a session past its absolute deadline", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put")
-          for (let i = 0; i < 2; i++) {
-            yield* TestClock.adjust("19 minutes")
-            yield* jar.request("/get")
-          }
-          yield* TestClock.adjust("19 minutes")
-          const reply = yield* jar.request("/get")
-          assert.strictEqual(reply.body, "Hello world!")
-          assert.match(reply.setCookies[0]!, /Max-Age=180;/, "3 minutes left before the absolute deadline")
-          yield* TestClock.adjust("3 minutes")
-          assert.strictEqual((yield* jar.request("/get")).body, "")
-        }), { lifetime: "1 hour", idleTimeout: "20 minutes" }))
-
-    it.effect("destroy: the deletion cookie has the exact attributes, and the data is gone", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put")
-          const old = jar.get("session")!
-          const destroyed = yield* jar.request("/destroy")
-          assert.deepStrictEqual(destroyed.setCookies, [
-            "session=; Max-Age=0; Domain=example.test; Path=/app; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict"
-          ])
-          assert.strictEqual(destroyed.headers.get("cache-control"), "no-cache=\"Set-Cookie\"")
-          assert.strictEqual((yield* jar.request("/get", { cookie: `session=${old}` })).body, "")
-          assert.strictEqual((yield* Store.find(sha(old))).pipe(Option.isNone), true)
-        }), { cookie: { domain: "example.test", path: "/app", sameSite: "strict" } }))
-
-    it.effect("destroy on a request without a session cookie sends no deletion cookie (no cross-site logout)", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put")
-          // what a cross-site form POST looks like: SameSite=Lax keeps the cookie out of the request
-          const crossSite = yield* jar.request("/destroy", { cookie: "" })
-          assert.deepStrictEqual(crossSite.setCookies, [])
-          assert.strictEqual((yield* jar.request("/get")).body, "Hello world!")
-          // a malformed cookie is still the browser's session cookie: destroy expires it
-          const malformed = yield* jar.request("/destroy", { cookie: "session=garbage" })
-          assert.match(malformed.setCookies[0]!, /^session=; Max-Age=0;/)
-        })
-      ))
-
-    it.effect("a set after destroy in the same request starts a fresh session with a new token", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put")
-          const old = jar.get("session")!
-          const flow = yield* jar.request("/status-flow")
-          assert.strictEqual(flow.body, "unmodified,unmodified,modified,destroyed,modified")
-          const fresh = jar.get("session")!
-          assert.notStrictEqual(fresh, old)
-          assert.match(fresh, TOKEN)
-          assert.strictEqual((yield* jar.request("/get")).body, "after destroy")
-          assert.strictEqual((yield* jar.request("/get", { cookie: `session=${old}` })).body, "")
-        })
-      ))
-
-    it.effect("renew: a new token, the data kept, and the old token finds nothing", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put?value=before-login")
-          const old = jar.get("session")!
-          const renewed = yield* jar.request("/renew")
-          assert.strictEqual(renewed.setCookies.length, 1)
-          const fresh = jar.get("session")!
-          assert.notStrictEqual(fresh, old)
-          assert.strictEqual((yield* jar.request("/get")).body, "before-login")
-          assert.strictEqual((yield* jar.request("/get", { cookie: `session=${old}` })).body, "")
-          assert.isTrue(Option.isNone(yield* Store.find(sha(old))))
-        })
-      ))
-
-    it.effect("renew resets the absolute deadline", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put")
-          yield* TestClock.adjust("50 minutes")
-          yield* jar.request("/renew")
-          yield* TestClock.adjust("50 minutes")
-          assert.strictEqual((yield* jar.request("/get")).body, "Hello world!")
-        }), { lifetime: "1 hour" }))
-
-    it.effect("persist: false gives a browser-session cookie until rememberMe(true)", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          const put = yield* jar.request("/put")
-          assert.match(put.setCookies[0]!, /^session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Lax$/)
-          const remembered = yield* jar.request("/remember?on=1")
-          assert.match(remembered.setCookies[0]!, /; Max-Age=86400; Path=\/; Expires=/)
-          // and it stays persistent on later writes
-          const again = yield* jar.request("/put?value=x")
-          assert.match(again.setCookies[0]!, /; Max-Age=\d+; /)
-          const forgotten = yield* jar.request("/remember?on=0")
-          assert.notMatch(forgotten.setCookies[0]!, /Max-Age|Expires/)
-        }), { cookie: { persist: false } }))
-
-    it.effect("keys are sorted; pop returns and removes; clear empties the session", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put")
-          yield* jar.request("/put-many")
-          assert.strictEqual((yield* jar.request("/keys")).body, "a,b,c,message")
-          assert.strictEqual((yield* jar.request("/pop")).body, "Hello world!")
-          assert.strictEqual((yield* jar.request("/pop")).body, "(none)")
-          assert.strictEqual((yield* jar.request("/keys")).body, "a,b,c")
-          const cleared = yield* jar.request("/clear")
-          assert.strictEqual(cleared.setCookies.length, 1)
-          assert.strictEqual((yield* jar.request("/keys")).body, "")
-        })
-      ))
-
-    it.effect("the session is committed even when the handler fails", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          const failed = yield* jar.request("/fail-after-set")
-          assert.strictEqual(failed.status, 500)
-          assert.strictEqual(failed.setCookies.length, 1)
-          assert.strictEqual(failed.headers.get("vary"), "Cookie")
-          assert.strictEqual((yield* jar.request("/get")).body, "set before failing")
-        })
-      ))
-
-    it.effect("a deadline moved to now ends the session with a deletion cookie", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put")
-          const old = jar.get("session")!
-          const reply = yield* jar.request("/expire-now")
-          assert.match(reply.setCookies[0]!, /^session=; Max-Age=0;/)
-          assert.isTrue(Option.isNone(yield* Store.find(sha(old))))
-        })
-      ))
-
-    it.effect("a stored value that fails its key's schema is a typed error naming the key", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          yield* jar.request("/put?value=not-a-number")
-          const reply = yield* jar.request("/strict")
-          assert.strictEqual(reply.status, 500)
-          assert.strictEqual(reply.body, "SessionError:Decode:message")
-          yield* jar.request("/put?value=42")
-          assert.strictEqual((yield* jar.request("/strict")).body, "42")
-        })
-      ))
-
-    it.effect("token is none until committed, then the cookie's token", () =>
-      run((jar) =>
-        Effect.gen(function*() {
-          assert.strictEqual((yield* jar.request("/token")).body, "none")
-          yield* jar.request("/put")
-          assert.strictEqual((yield* jar.request("/token")).body, jar.get("session"))
-        })
-      ))
-
+    for (const scenario of sessionScenarios) if (scenario.group === undefined) register(scenario)
     describe("security", () => {
-      it.effect("an unknown, well-formed token is never adopted (no fixation)", () =>
-        run((jar) =>
-          Effect.gen(function*() {
-            const planted = "A".repeat(43)
-            const reply = yield* jar.request("/put", { cookie: `session=${planted}` })
-            const token = reply.setCookies[0]!.match(/^session=([^;]+)/)![1]!
-            assert.notStrictEqual(token, planted)
-            assert.match(token, TOKEN)
-            assert.isTrue(Option.isNone(yield* Store.find(sha(planted))))
-            assert.isTrue(Option.isNone(yield* Store.find(planted)))
-          })
-        ))
-
-      it.effect("malformed cookies never reach the store and never error", () =>
-        run((jar) =>
-          Effect.gen(function*() {
-            const calls = yield* StoreCalls
-            const malformed = [
-              "A".repeat(42),
-              "A".repeat(44),
-              "A".repeat(42) + "=",
-              "A".repeat(42) + "+",
-              "A".repeat(42) + "/",
-              "%41".repeat(43),
-              "x".repeat(10 * 1024),
-              "",
-              "\"" + "A".repeat(41) + "\""
-            ]
-            for (const value of malformed) {
-              const reply = yield* jar.request("/get", { cookie: `session=${value}` })
-              assert.strictEqual(reply.status, 200)
-              assert.strictEqual(reply.body, "")
-            }
-            assert.strictEqual(calls.find, 0)
-          })
-        ))
-
-      it.effect("the raw store holds the token's hash, never the cookie token", () =>
-        run((jar) =>
-          Effect.gen(function*() {
-            yield* jar.request("/put")
-            const token = jar.get("session")!
-            assert.isTrue(Option.isNone(yield* Store.find(token)))
-            assert.isTrue(Option.isSome(yield* Store.find(sha(token))))
-          })
-        ))
-
-      it.effect("with hashTokenInStore: false the store key is the token itself", () =>
-        run((jar) =>
-          Effect.gen(function*() {
-            yield* jar.request("/put")
-            assert.isTrue(Option.isSome(yield* Store.find(jar.get("session")!)))
-          }), { hashTokenInStore: false }))
-
-      it.effect(
-        "tokens are 43 base64url characters and 1,000 of them are distinct",
-        () =>
-          run((jar) =>
-            Effect.gen(function*() {
-              const tokens = new Set<string>()
-              yield* Effect.forEach(Array.from({ length: 1000 }), () =>
-                Effect.map(jar.request("/put", { cookie: "" }), (reply) => {
-                  const token = reply.setCookies[0]!.match(/^session=([^;]+)/)![1]!
-                  assert.match(token, TOKEN)
-                  tokens.add(token)
-                }), { concurrency: 16, discard: true })
-              assert.strictEqual(tokens.size, 1000)
-            })
-          ),
-        { timeout: 60_000 }
-      )
+      for (const scenario of sessionScenarios) if (scenario.group === "security") register(scenario)
     })
   })
 }
