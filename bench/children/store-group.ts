@@ -32,9 +32,16 @@ childMain<StoreGroupInput, StoreGroupOutput>(async (input) => {
   const workload = makeWorkload(input.sessions, input.ops)
   // before the run: session-file-store adds a field to the session objects it saves
   const sizes = storedSizes(workload)
-  const redis = input.id === "redis" ? await RedisServer.start() : undefined
-  const effect4 = input.effect4.includes(input.id) ? await RemoteHost.start(4, "children/store-host.ts") : undefined
+  // started side by side; whichever starts is stopped again if the other fails
+  const [redisStart, hostStart] = await Promise.allSettled([
+    input.id === "redis" ? RedisServer.start() : undefined,
+    input.effect4.includes(input.id) ? RemoteHost.start(4, "children/store-host.ts") : undefined
+  ])
+  const redis = redisStart.status === "fulfilled" ? redisStart.value : undefined
+  const effect4 = hostStart.status === "fulfilled" ? hostStart.value : undefined
   try {
+    if (redisStart.status === "rejected") throw redisStart.reason
+    if (hostStart.status === "rejected") throw hostStart.reason
     const subjects = groupSubjects(input.id, { redisUrl: redis?.url, effect4, effect4Engines: input.effect4 })
     const results = await runGroup(subjects, workload, {
       rounds: input.rounds,
