@@ -46,7 +46,8 @@ type Reply =
 export interface RemoteHostOptions {
   /** Runs the line's TypeScript sources instead of its build (the tests: no build needed). */
   readonly sources?: boolean
-  readonly log?: (line: string) => void
+  /** More options for the host's Node (e.g. `--cpu-prof`). */
+  readonly execArgv?: ReadonlyArray<string>
 }
 
 /** The parent's side: a host process and the subjects it runs. */
@@ -75,7 +76,11 @@ export class RemoteHost {
     return new Promise((resolve, reject) => {
       const child = fork(scriptPath(line, script), [], {
         execPath: nodeFor(line),
-        execArgv: [...(options.sources === true ? ["--import", "tsx"] : NODE_IMPORTS), "--expose-gc"],
+        execArgv: [
+          ...(options.sources === true ? ["--import", "tsx"] : NODE_IMPORTS),
+          "--expose-gc",
+          ...(options.execArgv ?? [])
+        ],
         stdio: ["ignore", "inherit", "inherit", "ipc"]
       })
       killOnExit(child)
