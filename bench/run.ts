@@ -1,9 +1,10 @@
 /**
  * `npm run bench`: effect-session against its Node peers, side by side, on this machine, with the targets of
- * issue 6. Prints a table per section and writes them all to `bench/results/latest.md`.
+ * issue 6 (Effect 3 line) and issue 12 (Effect 4 line). Prints a table per section and writes them all to
+ * `bench/results/latest.md`.
  *
- *   npm run bench                      # the full run (about 12 minutes)
- *   npm run bench -- --quick           # a smoke run (under a minute): small sizes, short runs, one round
+ *   npm run bench                      # the full run (about 16 minutes on 2 quiet cores)
+ *   npm run bench -- --quick           # a smoke run (1 to 2 minutes): small sizes, short runs, one round
  *   npm run bench -- --only=store,http # some sections: store, http, memory, file
  *   npm run bench -- --out=path.md     # write the results elsewhere
  *   npm run bench -- --without-effect4 # the Effect 3 line only (no Node 22 needed)
