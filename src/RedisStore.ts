@@ -13,7 +13,9 @@
  * refuses connections fails operations as `Unreachable` sooner, at the client's next reconnection attempt (at most
  * 1 second apart), and the client finds Redis again within about a second of its return.
  *
- * Requires the optional peer dependency `ioredis` (`npm install ioredis`).
+ * Requires the optional peer dependency `ioredis` (`npm install ioredis`). The types of this module do not name
+ * ioredis' own (`RedisClient` and `redis` are structural), so a program that does not use Redis compiles without
+ * ioredis installed.
  *
  * @since 0.1.0
  */
@@ -35,9 +37,20 @@ import { closeOwned } from "./core/redisCluster.js"
 import { type Page, RedisEngine } from "./core/redisEngine.js"
 import type { RedisFailure } from "./core/redisErrors.js"
 import type { Done } from "./core/redisRoundTrip.js"
+import type * as Types from "./core/redisTypes.js"
 import * as Options from "./internal/options.js"
 import * as Internal from "./internal/redis.js"
 import * as Store from "./Store.js"
+
+/**
+ * The part of an ioredis client (`Redis` or `Cluster`, ioredis 5) that the store relies on, described here so that
+ * this module's types do not require ioredis. Pass the `Redis` or `Cluster` itself; `RedisStore.client` is that
+ * same object (cast it back to your ioredis type to use the rest of its API).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RedisClient = Types.RedisClient
 
 /**
  * Options of the store itself, for both a client the store creates and one you pass in.
@@ -86,8 +99,12 @@ export interface RedisStoreConfig extends RedisStoreOptions {
    * the same setting in `redis` (ioredis' rule). Default: `redis://127.0.0.1:6379`.
    */
   readonly url?: Redacted.Redacted | string | undefined
-  /** ioredis options (host, port, password, tls, db, retry and timeout settings...). */
-  readonly redis?: RedisOptions | undefined
+  /**
+   * ioredis `RedisOptions` (host, port, password, tls, db, retry and timeout settings...). Typed as `object` so
+   * that this module's types do not require ioredis; to have them checked, write
+   * `redis: { db: 3 } satisfies RedisOptions`.
+   */
+  readonly redis?: object | undefined
 }
 
 /**
@@ -97,8 +114,8 @@ export interface RedisStoreConfig extends RedisStoreOptions {
  * @category models
  */
 export interface RedisStore extends Store.SessionStoreService {
-  /** The client the store sends its commands through: a standalone `Redis` or a `Cluster`. */
-  readonly client: Redis | Cluster
+  /** The client the store sends its commands through: the standalone `Redis` or the `Cluster`. */
+  readonly client: RedisClient
   /** The key prefix: a session lives under `prefix + token`. */
   readonly prefix: string
   /** The bound of one round trip to Redis. */
@@ -124,6 +141,14 @@ export const RedisStore: Context.Tag<RedisStore, RedisStore> = Context.GenericTa
 )
 
 /**
+ * The ioredis settings `clientDefaults` returns: assignable to ioredis' `RedisOptions`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ClientDefaults = Types.ClientDefaults
+
+/**
  * The ioredis settings a store-owned client starts from, for a given `timeout` in milliseconds (default 2000).
  * Use them for a client you create yourself to get the same fail-fast behaviour:
  *
@@ -147,7 +172,8 @@ export const RedisStore: Context.Tag<RedisStore, RedisStore> = Context.GenericTa
  * @since 0.1.0
  * @category constructors
  */
-export const clientDefaults = (timeoutMillis?: number): RedisOptions => Client.clientDefaults(timeoutMillis)
+export const clientDefaults = (timeoutMillis?: number): ClientDefaults =>
+  Client.clientDefaults(timeoutMillis) as ClientDefaults
 
 interface Resolved extends Client.StoreSettings {
   readonly timeout: Duration.Duration
@@ -238,7 +264,12 @@ export const make = (
     const url = yield* parseUrl(method, config.url)
     const client = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => Client.createClient(method, url, Client.ownedClientOptions(timeoutMs, config.redis)),
+        try: () =>
+          Client.createClient(
+            method,
+            url,
+            Client.ownedClientOptions(timeoutMs, config.redis as RedisOptions | undefined)
+          ),
         catch: (failure) => Internal.toError(failure as RedisFailure)
       }),
       (client) => Effect.promise(() => closeOwned(client, timeoutMs))
@@ -257,10 +288,10 @@ export const make = (
  * @category constructors
  */
 export const fromClient = (
-  client: Redis | Cluster,
+  client: RedisClient,
   options: RedisStoreOptions = {}
 ): Effect.Effect<RedisStore, Store.SessionStoreError, Scope.Scope> =>
-  build("RedisStore.fromClient", client, options, false)
+  build("RedisStore.fromClient", client as Redis | Cluster, options, false)
 
 /**
  * A layer that creates its own ioredis client and closes it when released, providing both `Store.SessionStore`
@@ -314,7 +345,7 @@ export const layer = (
  * @category layers
  */
 export const layerClient = (
-  client: Redis | Cluster,
+  client: RedisClient,
   options?: RedisStoreOptions
 ): Layer.Layer<RedisStore | Store.SessionStore, Store.SessionStoreError> =>
   Layer.scopedContext(Effect.map(fromClient(client, options), toContext))

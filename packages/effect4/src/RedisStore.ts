@@ -35,6 +35,7 @@ import { closeOwned } from "./core/redisCluster.js"
 import { type Page, RedisEngine } from "./core/redisEngine.js"
 import type { RedisFailure } from "./core/redisErrors.js"
 import type { Done } from "./core/redisRoundTrip.js"
+import type * as Types from "./core/redisTypes.js"
 import * as Options from "./internal/options.js"
 import * as Internal from "./internal/redis.js"
 import * as Store from "./Store.js"
@@ -47,16 +48,7 @@ import * as Store from "./Store.js"
  * @since 1.0.0
  * @category models
  */
-export interface RedisClient {
-  /** `false` for a standalone `Redis`, `true` for a `Cluster`. */
-  readonly isCluster: boolean
-  /** The connection status (`"wait"`, `"connecting"`, `"ready"`, `"reconnecting"`, `"end"`...). */
-  readonly status: string
-  readonly getBuffer: (key: string) => Promise<Uint8Array | null>
-  readonly del: (...keys: Array<string>) => Promise<number>
-  readonly on: (event: "error" | "ready", listener: (...args: Array<any>) => void) => unknown
-  readonly off: (event: "error" | "ready", listener: (...args: Array<any>) => void) => unknown
-}
+export type RedisClient = Types.RedisClient
 
 /**
  * Options of the store itself, for both a client the store creates and one you pass in.
@@ -153,13 +145,7 @@ export const RedisStore: Context.Service<RedisStore, RedisStore> = Context.Servi
  * @since 1.0.0
  * @category models
  */
-export interface ClientDefaults {
-  readonly connectTimeout: number
-  readonly commandTimeout: number
-  readonly enableOfflineQueue: boolean
-  readonly maxRetriesPerRequest: number
-  readonly retryStrategy: (attempt: number) => number
-}
+export type ClientDefaults = Types.ClientDefaults
 
 /**
  * The ioredis settings a store-owned client starts from, for a given `timeout` in milliseconds (default 2000).
