@@ -16,6 +16,7 @@ import * as FiberId from "effect/FiberId"
 import { WRITE_CHUNK } from "../core/fileBatch.js"
 import * as Policy from "../core/fileCompaction.js"
 import type { FileIndex } from "../core/fileIndex.js"
+import type { LogPaths } from "../core/filePaths.js"
 import { READ_CHUNK } from "../core/fileReplay.js"
 import * as Store from "../Store.js"
 import { closed, io, orIo } from "./errors.js"
@@ -58,12 +59,13 @@ const copyRange = (source: FileSystem.File, target: FileSystem.File, from: numbe
 /** @internal */
 export const make = (
   fs: FileSystem.FileSystem,
-  path: string,
+  paths: LogPaths,
   log: LogFile,
   index: FileIndex,
   policy: Policy.CompactionPolicy
 ): Compactor => {
-  const tmpPath = `${path}.compact`
+  const path = paths.log
+  const tmpPath = paths.compact
   let running: Running | undefined
   /** After a failed compaction, the log size below which no automatic one is tried again. */
   let retryAt = 0

@@ -10,6 +10,7 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { FileIndex } from "../core/fileIndex.js"
 import * as Log from "../core/fileLog.js"
+import type { LogPaths } from "../core/filePaths.js"
 import { LogReplay, refusal, tornTailWarning } from "../core/fileReplay.js"
 import type * as Store from "../Store.js"
 import { corrupt, orIo } from "./errors.js"
@@ -58,13 +59,14 @@ const replay = (file: FileSystem.File, fileSize: number, index: FileIndex, now: 
  */
 export const open = (
   fs: FileSystem.FileSystem,
-  path: string,
+  paths: LogPaths,
   log: LogFile,
   index: FileIndex,
   method: string
 ): Effect.Effect<void, Store.SessionStoreError> =>
   Effect.gen(function*() {
-    yield* fs.remove(`${path}.compact`, { force: true })
+    const path = paths.log
+    yield* fs.remove(paths.compact, { force: true })
     if (!(yield* fs.exists(path))) {
       const handle = yield* openHandle(fs, path, "wx+")
       log.attach(handle)
@@ -96,4 +98,4 @@ export const open = (
         Effect.annotateLogs({ path, droppedBytes: fileSize - good, offset: good })
       )
     }
-  }).pipe(orIo(method, `cannot open ${path}`))
+  }).pipe(orIo(method, `cannot open ${paths.log}`))

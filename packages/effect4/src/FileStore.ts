@@ -33,7 +33,6 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Path from "node:path"
 import { dataTooLarge, deleteWrite, encodeToken, putWrite } from "./core/fileBatch.js"
 import type { CompactionPolicy } from "./core/fileCompaction.js"
 import { FileIndex } from "./core/fileIndex.js"
@@ -44,6 +43,7 @@ import { closed, invalid } from "./fileStore/errors.js"
 import * as Lock from "./fileStore/lock.js"
 import { LogFile, syncDirectory } from "./fileStore/logFile.js"
 import { open } from "./fileStore/open.js"
+import { resolveLogPaths } from "./fileStore/paths.js"
 import * as Writer from "./fileStore/writer.js"
 import * as Options from "./internal/options.js"
 import { sweepExpired } from "./internal/sweep.js"
@@ -180,14 +180,16 @@ export const make = (
     const config = yield* validate(options)
     const fs = yield* FileSystem.FileSystem
     const layerScope = yield* Effect.scope
-    const path = config.path
+    // the real path, resolved once: every other path (lock, compaction, folder, rename target) derives from it
+    const paths = yield* resolveLogPaths(fs, config.path, METHOD)
+    const path = paths.log
 
-    yield* Lock.acquire(fs, `${path}.lock`, METHOD)
+    yield* Lock.acquire(fs, paths.lock, METHOD)
     const index = new FileIndex()
-    const log = yield* LogFile.make(syncDirectory(fs, Path.dirname(Path.resolve(path))))
-    yield* open(fs, path, log, index, METHOD)
+    const log = yield* LogFile.make(syncDirectory(fs, paths.folder))
+    yield* open(fs, paths, log, index, METHOD)
 
-    const compaction = Compaction.make(fs, path, log, index, config.compaction)
+    const compaction = Compaction.make(fs, paths, log, index, config.compaction)
     const writer = yield* Writer.make(log, index, {
       fsync: config.sync === "always",
       beforeBatch: compaction.backpressure,
