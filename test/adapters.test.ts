@@ -16,6 +16,7 @@ import * as MemStore from "../src/MemStore.js"
 import * as Session from "../src/Session.js"
 import * as Store from "../src/Store.js"
 import { baseUrl, CookieJar, serve, ServerLive } from "./helpers/http.js"
+import { failingStoreChecks, loginApiFlow } from "./helpers/httpScenarios.js"
 import { Message, testApp } from "./sessionSuite.js"
 
 const seedRoutes = HttpLayerRouter.use((router) =>
@@ -67,44 +68,8 @@ describe("HttpSession adapters", () => {
         scope
       )
       const jar = new CookieJar(yield* Effect.provide(baseUrl, context))
-      const json = { "content-type": "application/json" }
 
-      const anonymous = yield* jar.request("/whoami")
-      assert.strictEqual(anonymous.status, 401)
-      assert.deepStrictEqual(anonymous.setCookies, [])
-
-      const wrong = yield* jar.request("/login", {
-        method: "POST",
-        headers: json,
-        body: JSON.stringify({ username: "alice", password: "nope" })
-      })
-      assert.strictEqual(wrong.status, 401)
-
-      // a session that exists before login (a cart, say) gets a new token at login
-      yield* jar.request("/login", {
-        method: "POST",
-        headers: json,
-        body: JSON.stringify({ username: "alice", password: "wonderland" })
-      })
-      const first = jar.get("session")!
-      const again = yield* jar.request("/login", {
-        method: "POST",
-        headers: json,
-        body: JSON.stringify({ username: "alice", password: "wonderland" })
-      })
-      assert.strictEqual(again.status, 200)
-      const second = jar.get("session")!
-      assert.notStrictEqual(second, first, "login renews the token")
-
-      const whoami = yield* jar.request("/whoami")
-      assert.strictEqual(whoami.status, 200)
-      assert.strictEqual(JSON.parse(whoami.body).user, "alice")
-      assert.strictEqual((yield* jar.request("/whoami", { cookie: `session=${first}` })).status, 401)
-
-      const logout = yield* jar.request("/logout", { method: "POST" })
-      assert.strictEqual(logout.status, 204)
-      assert.match(logout.setCookies[0]!, /^session=; Max-Age=0;/)
-      assert.strictEqual((yield* jar.request("/whoami", { cookie: `session=${second}` })).status, 401)
+      yield* Effect.promise(() => loginApiFlow(jar))
       yield* Scope.close(scope, Exit.void)
     }))
 
@@ -129,24 +94,7 @@ describe("HttpSession adapters", () => {
         Effect.provide(Session.layer()),
         Effect.provideService(Store.SessionStore, closed)
       )
-      const wellFormed = { cookie: `session=${"A".repeat(43)}` }
-
-      const handled = yield* jar.request("/handled", wellFormed)
-      assert.strictEqual(handled.body, "handled StoreUnavailable", "the handler saw the typed error")
-
-      const unhandledSave = yield* jar.request("/set")
-      assert.strictEqual(unhandledSave.status, 503, "the save at commit failed")
-      assert.strictEqual(unhandledSave.body, "")
-      assert.deepStrictEqual(unhandledSave.setCookies, [])
-      assert.strictEqual(unhandledSave.headers.get("vary"), "Cookie")
-
-      const unhandledRead = yield* jar.request("/read", wellFormed)
-      assert.strictEqual(unhandledRead.status, 503)
-      assert.strictEqual(unhandledRead.body, "")
-
-      const noSession = yield* jar.request("/none", wellFormed)
-      assert.strictEqual(noSession.status, 200, "a request that does not use the session does not need the store")
-      assert.strictEqual(noSession.body, "fine")
+      yield* Effect.promise(() => failingStoreChecks(jar))
     }).pipe(Effect.provide(ServerLive), Effect.scoped))
 
   it.effect("a __Host- cookie with options it forbids is rejected when the layer is built", () =>
