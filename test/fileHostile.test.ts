@@ -150,3 +150,34 @@ describe("FileStore: symbolic links", () => {
       assert.include(loop.message, "symbolic links")
     }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 })
+
+describe("FileStore: file modes", () => {
+  /** Runs `effect` with the process's umask set to `mask`, restored after. */
+  const withUmask = <A, E, R>(mask: number, effect: Effect.Effect<A, E, R>) =>
+    Effect.acquireUseRelease(
+      Effect.sync(() => process.umask(mask)),
+      () => effect,
+      (previous) => Effect.sync(() => process.umask(previous))
+    )
+
+  const modeOf = (path: string) => NodeFs.statSync(path).mode & 0o777
+
+  it.effect("the log, its lock and a compacted log are created 0600, whatever the umask", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      for (const mask of [0o000, 0o022, 0o277]) {
+        const path = NodePath.join(dir, `umask-${mask.toString(8)}.log`)
+        yield* withUmask(
+          mask,
+          withStore({ path, compaction: false }, (store) =>
+            Effect.gen(function*() {
+              assert.strictEqual(modeOf(path), 0o600, `the log, umask ${mask.toString(8)}`)
+              assert.strictEqual(modeOf(`${path}.lock`), 0o600, `the lock, umask ${mask.toString(8)}`)
+              for (let i = 0; i < 20; i++) yield* store.save("t", bytes(`v${i}`), at(HOUR))
+              yield* store.compact
+              assert.strictEqual(modeOf(path), 0o600, `the compacted log, umask ${mask.toString(8)}`)
+            }))
+        )
+      }
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+})

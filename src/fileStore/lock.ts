@@ -22,6 +22,7 @@ import type * as Scope from "effect/Scope"
 import * as Crypto from "node:crypto"
 import * as OS from "node:os"
 import * as Path from "node:path"
+import { FILE_MODE } from "../core/filePaths.js"
 import * as Lock from "../core/lockFile.js"
 import { SessionStoreError } from "../Store.js"
 import { ioError, isReason } from "./errors.js"
@@ -37,12 +38,15 @@ const createExclusive = (
   method: string
 ): Effect.Effect<boolean, SessionStoreError> => {
   const temporary = `${lockPath}.${nonce}.tmp`
-  const viaExclusiveCreate = Effect.matchEffect(fs.writeFileString(lockPath, content, { flag: "wx" }), {
+  // readable and writable by the owner only, whatever the umask
+  const createPrivate = (path: string) =>
+    Effect.zipRight(fs.writeFileString(path, content, { flag: "wx", mode: FILE_MODE }), fs.chmod(path, FILE_MODE))
+  const viaExclusiveCreate = Effect.matchEffect(createPrivate(lockPath), {
     onSuccess: () => Effect.succeed(true),
     onFailure: (error) => isReason(error, "AlreadyExists") ? Effect.succeed(false) : Effect.fail(error)
   })
   const viaLink = Effect.zipRight(
-    fs.writeFileString(temporary, content, { flag: "wx" }),
+    createPrivate(temporary),
     Effect.matchEffect(fs.link(temporary, lockPath), {
       onSuccess: () => Effect.succeed(true),
       onFailure: (error) =>

@@ -19,7 +19,7 @@ import type { LogPaths } from "../core/filePaths.js"
 import { READ_CHUNK } from "../core/fileReplay.js"
 import * as Store from "../Store.js"
 import { closed, io, orIo } from "./errors.js"
-import { closeHandle, type LogFile, openHandle } from "./logFile.js"
+import { closeHandle, createPrivate, type LogFile } from "./logFile.js"
 import { readFully } from "./open.js"
 
 /** @internal */
@@ -76,7 +76,10 @@ export const make = (
     const entries = Array.from(index.entries.values())
     const snapshotEnd = log.end
 
-    const target = yield* openHandle(fs, tmpPath, "w+").pipe(orIo("compact", `cannot create ${tmpPath}`))
+    const target = yield* fs.remove(tmpPath, { force: true }).pipe(
+      Effect.andThen(createPrivate(fs, tmpPath)),
+      orIo("compact", `cannot create ${tmpPath}`)
+    )
     let swapped = false
     yield* Effect.gen(function*() {
       const file = target.file

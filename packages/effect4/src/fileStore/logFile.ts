@@ -17,6 +17,7 @@ import type * as PlatformError from "effect/PlatformError"
 import * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
 import { groupRecords } from "../core/fileBatch.js"
+import { FILE_MODE } from "../core/filePaths.js"
 import type * as Store from "../Store.js"
 import { closed, ioError } from "./errors.js"
 
@@ -30,13 +31,32 @@ export interface Handle {
 export const openHandle = (
   fs: FileSystem.FileSystem,
   path: string,
-  flag: FileSystem.OpenFlag
+  flag: FileSystem.OpenFlag,
+  mode?: number
 ): Effect.Effect<Handle, PlatformError.PlatformError> =>
-  Effect.flatMap(Scope.make(), (scope) =>
-    Scope.provide(fs.open(path, { flag }), scope).pipe(
-      Effect.map((file): Handle => ({ file, scope })),
-      Effect.onError(() => Scope.close(scope, Exit.void))
-    ))
+  Effect.flatMap(
+    Scope.make(),
+    (scope) =>
+      Scope.provide(fs.open(path, mode === undefined ? { flag } : { flag, mode }), scope).pipe(
+        Effect.map((file): Handle => ({ file, scope })),
+        Effect.onError(() => Scope.close(scope, Exit.void))
+      )
+  )
+
+/**
+ * Creates `path`, which must not exist (a link planted there is not followed), readable and writable by its owner
+ * only (mode 0600, whatever the umask), and opens it for reading and writing.
+ *
+ * @internal
+ */
+export const createPrivate = (
+  fs: FileSystem.FileSystem,
+  path: string
+): Effect.Effect<Handle, PlatformError.PlatformError> =>
+  Effect.tap(
+    openHandle(fs, path, "wx+", FILE_MODE),
+    (handle) => Effect.onError(fs.chmod(path, FILE_MODE), () => closeHandle(handle))
+  )
 
 /** @internal */
 export const closeHandle = (handle: Handle): Effect.Effect<void> => Scope.close(handle.scope, Exit.void)

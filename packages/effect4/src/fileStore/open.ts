@@ -14,7 +14,7 @@ import type { LogPaths } from "../core/filePaths.js"
 import { LogReplay, refusal, tornTailWarning } from "../core/fileReplay.js"
 import type * as Store from "../Store.js"
 import { corrupt, orIo } from "./errors.js"
-import { type LogFile, openHandle } from "./logFile.js"
+import { createPrivate, type LogFile, openHandle } from "./logFile.js"
 
 /** Reads until `into` is full or the file ends; returns the bytes read. @internal */
 export const readFully = (file: FileSystem.File, into: Buffer): Effect.Effect<number, PlatformError.PlatformError> =>
@@ -68,7 +68,7 @@ export const open = (
     const path = paths.log
     yield* fs.remove(paths.compact, { force: true })
     if (!(yield* fs.exists(path))) {
-      const handle = yield* openHandle(fs, path, "wx+")
+      const handle = yield* createPrivate(fs, path)
       log.attach(handle)
       log.end = yield* initialize(handle.file)
       yield* log.syncFolder
