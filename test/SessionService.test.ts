@@ -3,6 +3,7 @@
  * rely on whatever adapter serves it.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -139,6 +140,25 @@ describe("Session service", () => {
       yield* handle.commit
       assert.deepStrictEqual(yield* manager.begin(token).session.get(A), Option.some("new"))
     }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(slowFinds([0, 60]))))))
+
+  it.effect("values of non-JSON types (a DateTime, a Date, an Option) are saved in a form they can be read back from", () =>
+    Effect.gen(function*() {
+      const At = Session.key("at", Schema.DateTimeUtc)
+      const When = Session.key("when", Schema.Struct({ day: Schema.Date, note: Schema.Option(Schema.String) }))
+      const manager = yield* Session.SessionManager
+      const first = manager.begin(undefined)
+      const at = DateTime.unsafeMake(1_700_000_000_000)
+      yield* first.session.set(At, at)
+      yield* first.session.set(When, { day: new Date(86_400_000), note: Option.some("n") })
+      const result = yield* first.commit
+      assert.strictEqual(result._tag, "SetCookie")
+      const next = manager.begin(result._tag === "SetCookie" ? result.token : "")
+      const read = yield* next.session.get(At)
+      assert.strictEqual(DateTime.toEpochMillis(Option.getOrThrow(read)), 1_700_000_000_000)
+      const when = Option.getOrThrow(yield* next.session.get(When))
+      assert.strictEqual(when.day.getTime(), 86_400_000)
+      assert.deepStrictEqual(when.note, Option.some("n"))
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
 
   it.effect("invalid options fail the layer with InvalidOptions naming what to change", () =>
     Effect.gen(function*() {

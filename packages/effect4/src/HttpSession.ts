@@ -161,8 +161,8 @@ export const layerRouter = HttpRouter.middleware<{ provides: Session.Session }>(
 ).layer
 
 /**
- * Middleware for `HttpRouter` installed with `{ global: true }`: provides `Session` to every route of the router
- * (merge it with the routes given to `HttpRouter.serve`).
+ * Middleware for `HttpRouter` installed with `{ global: true }`: provides `Session` to every route of the router.
+ * Provide it to the routes: `HttpRouter.serve(Routes.pipe(Layer.provide(HttpSession.layerRouterGlobal)))`.
  *
  * @since 1.0.0
  * @category middleware

@@ -213,12 +213,18 @@ export interface SessionKey<A, I = A> {
  * @since 1.0.0
  * @category keys
  */
-export const key = <A, I>(name: string, schema: Schema.Codec<A, I>): SessionKey<A, I> => ({
-  name,
-  schema,
-  decode: Schema.decodeUnknownEffect(schema),
-  encode: Schema.encodeEffect(schema)
-})
+export const key = <A, I>(name: string, schema: Schema.Codec<A, I>): SessionKey<A, I> => {
+  // Effect 4 schemas of non-JSON types (DateTimeUtc, Date, Option...) encode to the value itself: their canonical
+  // JSON codec is what a session stores, so that every value `set` accepts can be read back (a `...FromString`
+  // schema keeps its string form, as on the Effect 3 line)
+  const codec = Schema.toCodecJson(schema) as unknown as Schema.Codec<A, I>
+  return {
+    name,
+    schema,
+    decode: Schema.decodeUnknownEffect(codec),
+    encode: Schema.encodeEffect(codec)
+  }
+}
 
 // -----------------------------------------------------------------------------
 // the session service
