@@ -26,10 +26,9 @@ import * as HttpSession from "../src/HttpSession.js"
 import * as Session from "../src/Session.js"
 import { StoreFromEnv } from "./store.js"
 
-// Typed session keys: values are encoded with their schema when saved and decoded when read. The encoded side must
-// be JSON: on Effect 4, `Schema.DateTimeUtc` is the DateTime itself, `Schema.DateTimeUtcFromString` its ISO string.
+// Typed session keys: values are stored through their schema's JSON codec and decoded when read.
 const UserId = Session.key("userId", Schema.String)
-const LoggedInAt = Session.key("loggedInAt", Schema.DateTimeUtcFromString)
+const LoggedInAt = Session.key("loggedInAt", Schema.DateTimeUtc)
 
 class Unauthorized extends Schema.TaggedError<Unauthorized>()(
   "Unauthorized",
