@@ -398,13 +398,25 @@ class RequestSession implements SessionHandle {
     )
   }
 
+  /**
+   * A store operation: its failure becomes a `StoreUnavailable` error, logged when it is the request's first (so an
+   * outage logs one line per request; see `SessionState.storeFailed`).
+   */
+  storeOp<A>(during: "load" | "other", op: Effect.Effect<A, Store.SessionStoreError>): Effect.Effect<A, SessionError> {
+    return Effect.catchAll(op, (cause) => {
+      const error = storeError(cause)
+      return this.state.storeFailed(during)
+        ? Effect.andThen(logStoreFailure(error), Effect.fail(error))
+        : Effect.fail(error)
+    })
+  }
+
   /** Deletes the stored session `token` (when there is one). */
   delete(token: string | undefined): Effect.Effect<void, SessionError> {
     if (token === undefined) return Effect.void
-    return this.store.delete(this.state.storeKey(token)).pipe(
-      Effect.mapError(storeError),
-      Effect.tapError(logStoreFailure),
-      Effect.map(() => this.state.deleted(token))
+    return Effect.map(
+      this.storeOp("other", this.store.delete(this.state.storeKey(token))),
+      () => this.state.deleted(token)
     )
   }
 
@@ -412,9 +424,7 @@ class RequestSession implements SessionHandle {
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const lookup = this.state.lookup
       if (lookup === undefined) return Effect.sync(() => this.state.loadFrom(undefined, now))
-      return this.store.find(lookup).pipe(
-        Effect.mapError(storeError),
-        Effect.tapError(logStoreFailure),
+      return this.storeOp("load", this.store.find(lookup)).pipe(
         Effect.flatMap((found) => {
           const corrupt = this.state.loadFrom(Option.getOrUndefined(found), now)
           return corrupt === undefined
@@ -449,25 +459,30 @@ class RequestSession implements SessionHandle {
           const description = cause instanceof Error ? cause.message : String(cause)
           return Effect.fail(new SessionError({ reason: "Encode", key, description, cause }))
         }
-        const save = this.store.save(write.key, write.bytes, DateTime.unsafeMake(plan.expiry)).pipe(
-          Effect.mapError(storeError),
-          Effect.tapError(logStoreFailure),
-          Effect.map(() => {
-            this.state.committed(write.token)
-            return Commit.saved(plan, write.token, now)
-          })
-        )
+        const save = this.storeOp("other", this.store.save(write.key, write.bytes, DateTime.unsafeMake(plan.expiry)))
+          .pipe(
+            Effect.map(() => {
+              this.state.committed(write.token)
+              return Commit.saved(plan, write.token, now)
+            })
+          )
         return plan.optional ? optional(save) : save
       }
     }
   }
 }
 
-/** The commit work of a session the handler did not change: a failure must not fail its response. */
+/**
+ * The commit work of a session the handler did not change: a failure must not fail its response. It is logged once
+ * (a store failure already was, by `storeOp`).
+ */
 const optional = (effect: Effect.Effect<CommitResult, SessionError>): Effect.Effect<CommitResult> =>
   Effect.catchAll(effect, (error) =>
     Effect.as(
-      Effect.logWarning("effect-session: could not extend the idle timeout of a session", error.message),
+      // a store failure was logged where it happened: one line per failed request
+      Errors.loggedWhereItHappened(error.reason)
+        ? Effect.void
+        : Effect.logWarning("effect-session: could not extend the idle timeout of a session", error.message),
       Commit.UNCHANGED
     ))
 

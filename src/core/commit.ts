@@ -36,6 +36,11 @@ export interface CommitInput {
   readonly status: Status
   /** Whether the stored session has been read. */
   readonly loaded: boolean
+  /**
+   * Whether reading the stored session failed earlier in the request (already reported): the commit does not read
+   * it again. Absent means `false`.
+   */
+  readonly loadFailed?: boolean | undefined
   /** Whether the request carried a session cookie at all (well-formed or not). */
   readonly hadCookie: boolean
   /** The cookie's value when it has the shape of a token. */
@@ -56,7 +61,8 @@ export interface CommitInput {
 /**
  * - `Nothing`: no store I/O, no cookie.
  * - `Load`: an idle timeout and a cookie, but the handler never read the session: load it (the request still counts
- *   as activity), then decide again.
+ *   as activity), then decide again. Not when the handler's read failed: that failure was reported once already,
+ *   and a store that just failed is not asked again.
  * - `End`: delete `deleteToken` from the store (when set) and, when `expireCookie`, send a deletion cookie.
  * - `Save`: save the record under `token` (a new token when `undefined`) until `expiry`, and send its cookie.
  *
@@ -103,7 +109,7 @@ export const decide = (input: CommitInput, now: number): Plan => {
     case "unmodified":
       // with an idle timeout, a request carrying a live session's cookie pushes its expiry back
       if (input.config.idleTimeout === undefined || input.cookieToken === undefined) return NOTHING
-      if (!input.loaded) return LOAD
+      if (!input.loaded) return input.loadFailed === true ? NOTHING : LOAD
       return input.token === undefined ? NOTHING : write(input, now, true)
   }
 }

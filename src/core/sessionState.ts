@@ -41,6 +41,13 @@ export class SessionState implements Commit.CommitInput {
    * `loaded` set and changes nothing), so no change made after the first load is ever overwritten.
    */
   loaded = false
+  /**
+   * Whether reading the stored session failed in this request (the store failed, or its bytes are not a session).
+   * The commit does not read it again: the failure has been reported once already.
+   */
+  loadFailed = false
+  /** Whether a store failure of this request has been logged: a request logs its first one only. */
+  private storeFailureLogged = false
   /** The token of the stored session this request is using; `undefined` for a new, not yet saved one. */
   token: string | undefined = undefined
   /** The absolute deadline, epoch milliseconds. */
@@ -80,7 +87,10 @@ export class SessionState implements Commit.CommitInput {
       this.fresh(now)
     } else {
       const decoded = Codec.decode(found)
-      if (decoded._tag === "Corrupt") return decoded.reason
+      if (decoded._tag === "Corrupt") {
+        this.loadFailed = true
+        return decoded.reason
+      }
       const { deadline, expiry, rememberMe, values } = decoded.record
       if (deadline <= now || expiry <= now) {
         this.fresh(now)
@@ -93,6 +103,17 @@ export class SessionState implements Commit.CommitInput {
     }
     this.loaded = true
     return undefined
+  }
+
+  /**
+   * Records a store failure (`during` the load of the stored session, or another operation) and says whether it is
+   * the request's first, the one to log: an outage logs one line per request, however often the request retries.
+   */
+  storeFailed(during: "load" | "other"): boolean {
+    if (during === "load") this.loadFailed = true
+    if (this.storeFailureLogged) return false
+    this.storeFailureLogged = true
+    return true
   }
 
   has(name: string): boolean {

@@ -60,6 +60,11 @@ const table: ReadonlyArray<Row> = [
     plan: { _tag: "Load" }
   },
   {
+    name: "unmodified, idle timeout, cookie, the handler's read failed: not read again",
+    input: input({ idleTimeout: HOUR, loaded: false, loadFailed: true }),
+    plan: nothing
+  },
+  {
     name: "unmodified, idle timeout, loaded, the token found nothing",
     input: input({ idleTimeout: HOUR, token: undefined }),
     plan: nothing

@@ -73,9 +73,23 @@ describe("SessionState: loading", () => {
   })
 
   it("corrupt bytes: the reason, and the state stays unloaded", () => {
-    const state = new SessionState(config, TOKEN)
+    const state = new SessionState({ ...config, idleTimeout: HOUR }, TOKEN)
     assert.strictEqual(state.loadFrom(new Uint8Array([9, 1, 2]), NOW), "unknown format version 9")
     assert.isFalse(state.loaded)
+    assert.isTrue(state.loadFailed)
+    assert.deepStrictEqual(state.plan(NOW), { _tag: "Nothing" }, "the commit does not read the bytes again")
+  })
+
+  it("store failures: only the request's first is to be logged; one during the load stops the commit's read", () => {
+    const state = new SessionState({ ...config, idleTimeout: HOUR }, TOKEN)
+    assert.deepStrictEqual(state.plan(NOW), { _tag: "Load" })
+    assert.isTrue(state.storeFailed("load"))
+    assert.isFalse(state.storeFailed("other"))
+    assert.isFalse(state.storeFailed("load"))
+    assert.deepStrictEqual(state.plan(NOW), { _tag: "Nothing" })
+    const writer = new SessionState(config, undefined)
+    assert.isTrue(writer.storeFailed("other"))
+    assert.isFalse(writer.loadFailed)
   })
 
   it("a key named __proto__ is an ordinary value", () => {
