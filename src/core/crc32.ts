@@ -1,10 +1,17 @@
 /**
- * CRC-32 (IEEE 802.3, reflected polynomial `0xEDB88320`), the checksum zlib, PNG and gzip use. Table-driven,
- * slice-by-8: eight bytes per step, fast enough to verify a few hundred megabytes of log per second in plain
- * JavaScript. `crc32(new TextEncoder().encode("123456789")) === 0xCBF43926`.
+ * CRC-32 (IEEE 802.3, reflected polynomial `0xEDB88320`), the checksum zlib, PNG and gzip use.
+ * `crc32(new TextEncoder().encode("123456789")) === 0xCBF43926`.
+ *
+ * Where the runtime has `node:zlib`'s `crc32` (Node >= 20.15 / 22.2) it checksums ranges of `NATIVE_MIN_BYTES` and
+ * more (2-3x faster than JavaScript from 4 KiB on); shorter ranges, and every range on an older runtime, use the
+ * table-driven slice-by-8 below (eight bytes per step, a few hundred megabytes per second; below about 1 KiB it
+ * beats the native call, whose fixed cost dominates). Both give the same results, seeded or not, except on an
+ * empty range, where zlib answers 0 whatever the seed: the threshold keeps empty ranges on the JavaScript path.
  *
  * @internal
  */
+
+import * as zlib from "node:zlib"
 
 const makeTables = (): Int32Array => {
   const tables = new Int32Array(8 * 256)
@@ -26,12 +33,11 @@ const makeTables = (): Int32Array => {
 const T = makeTables()
 
 /**
- * Continues a CRC-32 over `bytes[start, end)`. Pass the result of a previous call as `crc` to checksum data that
- * arrives in pieces; start from `0`. Returns an unsigned 32-bit integer.
+ * The JavaScript CRC-32, used when the runtime has no native one and for short ranges. Same contract as `crc32`.
  *
  * @internal
  */
-export const crc32 = (bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number => {
+export const crc32Js = (bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number => {
   let c = ~crc
   let i = start
   const end8 = end - 8
@@ -53,3 +59,37 @@ export const crc32 = (bytes: Uint8Array, start = 0, end = bytes.length, crc = 0)
   }
   return ~c >>> 0
 }
+
+type NativeCrc32 = (data: Uint8Array, value?: number) => number
+
+/**
+ * `node:zlib`'s `crc32`, or `undefined` on a runtime without it (its type says it is always there; older Node
+ * versions lack it).
+ *
+ * @internal
+ */
+export const crc32Native: NativeCrc32 | undefined = typeof (zlib as { readonly crc32?: unknown }).crc32 === "function"
+  ? zlib.crc32
+  : undefined
+
+/**
+ * Ranges at least this long go to the native CRC-32 when there is one (measured on Node 20 and 22: below about
+ * 1 KiB the JavaScript loop is faster than the native call).
+ *
+ * @internal
+ */
+export const NATIVE_MIN_BYTES = 1024
+
+/**
+ * Continues a CRC-32 over `bytes[start, end)`. Pass the result of a previous call as `crc` to checksum data that
+ * arrives in pieces; start from `0`. Returns an unsigned 32-bit integer.
+ *
+ * @internal
+ */
+export const crc32: (bytes: Uint8Array, start?: number, end?: number, crc?: number) => number =
+  crc32Native === undefined
+    ? crc32Js
+    : ((native: NativeCrc32) => (bytes: Uint8Array, start = 0, end = bytes.length, crc = 0): number =>
+      end - start >= NATIVE_MIN_BYTES
+        ? native(new Uint8Array(bytes.buffer, bytes.byteOffset + start, end - start), crc)
+        : crc32Js(bytes, start, end, crc))(crc32Native)
