@@ -2,7 +2,7 @@ import * as effectEslint from "@effect/eslint-plugin"
 import tseslint from "typescript-eslint"
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "bench/results/**", "coverage/**"] },
+  { ignores: ["**/dist/**", "**/node_modules/**", "bench/results/**", "coverage/**", ".node22/**"] },
   ...tseslint.configs.recommended,
   ...effectEslint.configs.dprint,
   {

@@ -19,8 +19,8 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Zlib from "node:zlib"
-import * as FileStore from "../src/FileStore.js"
 import { crc32 } from "../src/core/crc32.js"
+import * as FileStore from "../src/FileStore.js"
 import * as Store from "../src/Store.js"
 import { storeConformance } from "./conformance.js"
 import { valueOf } from "./fixtures/fileStoreCrashData.js"
@@ -42,8 +42,8 @@ storeConformance(
 
 // ---- helpers ----
 
-const RECORD_OVERHEAD = 19
-const HEADER_SIZE = 16
+const RECORD_OVERHEAD = 23
+const HEADER_SIZE = 32
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 const at = (millis: number) => DateTime.unsafeMake(millis)
