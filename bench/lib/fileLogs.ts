@@ -40,10 +40,12 @@ class LogWriter {
   private readonly buffer = Buffer.allocUnsafe(4 * 1024 * 1024)
   private used = 0
   bytes = 0
+  /** The log's record marker and checksum key (each log has its own). */
+  readonly secret = Log.LogSecret.random()
 
   constructor(path: string) {
     this.fd = openSync(path, "w")
-    this.push(Log.encodeHeader())
+    this.push(Log.encodeHeader(this.secret))
   }
 
   push(record: Uint8Array): void {
@@ -56,7 +58,7 @@ class LogWriter {
   put(token: Buffer, expiresAt: number, data: Uint8Array): void {
     const size = Log.recordSize(token.length, data.length)
     if (this.used + size > this.buffer.length) this.flush()
-    this.used = Log.writePutInto(this.buffer, this.used, token, expiresAt, data)
+    this.used = Log.writePutInto(this.secret, this.buffer, this.used, token, expiresAt, data)
     this.bytes += size
   }
 
@@ -93,7 +95,7 @@ export const prepare = (sessions: number, path: string, churnPath: string): Prep
   }
   clean.close()
   for (let i = 0; i < sessions; i += 2) churn.put(tokens[i]!, expiresAt, data(i, 2))
-  for (let i = 1; i < sessions; i += 4) churn.push(Log.encodeDelete(tokens[i]!))
+  for (let i = 1; i < sessions; i += 4) churn.push(Log.encodeDelete(churn.secret, tokens[i]!))
   churn.close()
   return { bytes: clean.bytes, churnBytes: churn.bytes }
 }

@@ -35,13 +35,14 @@ export interface PendingWrite<R = unknown> {
 
 /** A put of `data` under `token` until `expiresAt`, its record encoded now (off the writer's path). @internal */
 export const putWrite = <R>(
+  secret: Log.LogSecret,
   token: string,
   tokenBytes: Buffer,
   data: Uint8Array,
   expiresAt: number,
   method: string
 ): PendingWrite<R> => {
-  const encoded = Log.encodePut(tokenBytes, expiresAt, data)
+  const encoded = Log.encodePut(secret, tokenBytes, expiresAt, data)
   return {
     op: Log.OP_PUT,
     token,
@@ -105,7 +106,8 @@ export interface BatchPlan<W> {
  */
 export const planBatch = <W extends PendingWrite>(
   writes: ReadonlyArray<W>,
-  has: (token: string) => boolean
+  has: (token: string) => boolean,
+  secret: Log.LogSecret
 ): BatchPlan<W> => {
   const included: Array<W> = []
   const records: Array<Buffer> = []
@@ -120,7 +122,7 @@ export const planBatch = <W extends PendingWrite>(
       noops.push(write)
       continue
     } else {
-      write.record = Log.encodeDelete(Buffer.from(write.token, "utf8"))
+      write.record = Log.encodeDelete(secret, Buffer.from(write.token, "utf8"))
     }
     included.push(write)
     records.push(write.record!)

@@ -46,7 +46,8 @@ export const retryAfterFailure = (logSize: number): number => Math.ceil(logSize 
 export const copyWithoutLock = (logSize: number, copied: number): boolean => logSize - copied > TAIL_UNLOCKED
 
 /**
- * The compacted log: the header, then one put record per entry live at `now`, in buffers of about `chunkSize`
+ * The compacted log (or a log rewritten from memory): the header with `secret`, then one put record per entry live
+ * at `now`, in buffers of about `chunkSize`
  * bytes. Each entry is encoded as it is when its turn comes (a later save changed it in place: harmless, its record
  * is in the tail copied after). Entries found expired are removed from `index`.
  *
@@ -58,10 +59,11 @@ export function* snapshotChunks(
   entries: Iterable<IndexEntry>,
   now: number,
   index: FileIndex,
-  chunkSize: number
+  chunkSize: number,
+  secret: Log.LogSecret
 ): Generator<Buffer, void, void> {
-  let chunk = Buffer.allocUnsafeSlow(chunkSize)
-  Log.encodeHeader().copy(chunk, 0)
+  let chunk = Buffer.allocUnsafeSlow(Math.max(chunkSize, Log.HEADER_SIZE))
+  Log.encodeHeader(secret).copy(chunk, 0)
   let used = Log.HEADER_SIZE
   for (const entry of entries) {
     if (entry.expiresAt <= now) {
@@ -76,7 +78,7 @@ export function* snapshotChunks(
       used = 0
       if (size > chunk.length) chunk = Buffer.allocUnsafeSlow(size)
     }
-    used = Log.writePutInto(chunk, used, token, entry.expiresAt, data)
+    used = Log.writePutInto(secret, chunk, used, token, entry.expiresAt, data)
   }
   yield chunk.subarray(0, used)
 }

@@ -33,6 +33,11 @@ export class FileIndex {
     this.liveBytes -= entrySize(entry)
   }
 
+  /** Tokens forgotten during the replay (damage followed them): counted by `recount`, then released. */
+  private forgottenTokens: Set<string> | undefined = undefined
+  /** After `recount`: how many sessions the replay forgot for damage after them and did not find again. */
+  forgotten = 0
+
   /**
    * A sink for the records replayed at open, live at `now`: puts that already expired delete, like deletes. Small
    * data is packed into shared slabs (see `SlabCopier`). Call `recount` when the replay is over.
@@ -47,14 +52,22 @@ export class FileIndex {
       },
       delete(token) {
         entries.delete(token)
+      },
+      forget: () => {
+        const forgotten = this.forgottenTokens ??= new Set()
+        for (const entry of entries.values()) forgotten.add(entry.token)
+        entries.clear()
       }
     }
   }
 
-  /** Sums the live bytes from scratch (after a replay). */
+  /** Sums the live bytes from scratch, and counts the sessions forgotten for good (after a replay). */
   recount(): void {
     this.liveBytes = 0
     for (const entry of this.entries.values()) this.liveBytes += entrySize(entry)
+    this.forgotten = 0
+    for (const token of this.forgottenTokens ?? []) if (!this.entries.has(token)) this.forgotten++
+    this.forgottenTokens = undefined
   }
 
   /** Applies writes whose records are in the log (each put has its record and data). */

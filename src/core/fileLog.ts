@@ -1,49 +1,65 @@
 /**
- * The on-disk format of FileStore's append-only log: a 16-byte header, then framed records. Pure, synchronous
- * functions over buffers; every I/O happens in `FileStore.ts` through the platform `FileSystem`.
+ * The on-disk format of FileStore's append-only log: a header, then framed records. Pure, synchronous functions
+ * over buffers; every I/O happens in the shells through the platform `FileSystem`.
  *
- * Header (16 bytes):
+ * Format 2 (written since issue 16). Header (32 bytes), all integers little-endian:
  *
  * ```
  * offset size
  *      0    8  magic "EFSESLOG"
- *      8    2  format version (u16 LE), currently 1
- *     10    2  flags (u16 LE), 0
- *     12    4  CRC-32 of bytes 0..11 (u32 LE)
+ *      8    2  format version (u16), 2
+ *     10    2  flags (u16), 0
+ *     12    4  record marker: random, per log; the first 4 bytes of every record
+ *     16   12  checksum key: random, per log; mixed into every record's checksum
+ *     28    4  CRC-32 of bytes 0..27
  * ```
  *
- * Record (19 bytes + token + data), all integers little-endian:
+ * Record (23 bytes + token + data):
  *
  * ```
  * offset        size
- *      0           4  body length (u32): everything after the checksum, 11 + token length + data length
- *      4           4  CRC-32 of the body length field and the body (u32)
- *      8           1  operation: 1 = put, 2 = delete
- *      9           2  token length in bytes (u16)
- *     11           t  token, UTF-8
- *   11+t           8  expiry, epoch milliseconds (f64; 0 for a delete)
- *   19+t           d  data (empty for a delete)
+ *      0           4  the log's record marker
+ *      4           4  body length (u32): everything after the checksum, 11 + token length + data length
+ *      8           4  CRC-32 of the checksum key, the body length field and the body (u32)
+ *     12           1  operation: 1 = put, 2 = delete
+ *     13           2  token length in bytes (u16)
+ *     15           t  token, UTF-8
+ *   15+t           8  expiry, epoch milliseconds (f64; 0 for a delete)
+ *   23+t           d  data (empty for a delete)
  * ```
  *
- * A record is accepted only if its length is within the limits, its checksum matches, its operation is known and
- * its token fits in the body. Replay stops at the first record that is not, and everything from there on is the
- * torn or corrupt tail.
+ * Why the per-log secret: after damage in the middle of a log, opening searches for the next record, and the bytes
+ * it searches include session data, which users choose. A user who stores a value that frames a valid-looking
+ * record for another token must not get that record adopted (a login as anyone). The marker and the key are 16
+ * random bytes that never leave the log file: a record framed inside a value verifies only if its author guessed a
+ * 32-bit marker and a 32-bit keyed checksum (one chance in 2^64 per attempt), and the search only checksums
+ * candidates that carry the marker, so scanning any garbage costs one pass over it. Records found by following the
+ * chain of lengths from the header are at positions a writer started them; only the search needs the secret.
+ *
+ * Format 1 (0.1.0): a 16-byte header (magic, version 1, flags, CRC-32 of bytes 0..11) and records without the
+ * marker, whose CRC-32 is not keyed (19 bytes + token + data). It is read, never written: a format 1 log is rewritten
+ * in format 2 when it is opened. Without a secret, records after damage in a format 1 log cannot be told from forged
+ * ones, so none of them is adopted.
  *
  * @internal
  */
+import * as Crypto from "node:crypto"
 import { crc32 } from "./crc32.js"
 
 /** @internal */
 export const MAGIC = Buffer.from("EFSESLOG", "latin1")
 
-/** @internal */
-export const VERSION = 1
+/** The format written. @internal */
+export const VERSION = 2
 
-/** @internal */
-export const HEADER_SIZE = 16
+/** The size of a format 2 header. @internal */
+export const HEADER_SIZE = 32
 
-/** Bytes a record takes besides its token and data. @internal */
-export const RECORD_OVERHEAD = 19
+/** Bytes a format 2 record takes besides its token and data. @internal */
+export const RECORD_OVERHEAD = 23
+
+/** The size of a format 1 header. @internal */
+export const V1_HEADER_SIZE = 16
 
 /** @internal */
 export const OP_PUT = 1
@@ -60,19 +76,75 @@ export const MAX_DATA_BYTES = 64 * 1024 * 1024
 const MIN_BODY = 11
 const MAX_BODY = MIN_BODY + MAX_TOKEN_BYTES + MAX_DATA_BYTES
 
-/** The header every log starts with. @internal */
-export const encodeHeader = (): Buffer => {
+/** How a log's records are framed: what replay needs to know about its format. @internal */
+export interface Format {
+  readonly version: 1 | 2
+  readonly headerSize: number
+  /** Bytes before the length field: the marker (4) in format 2, none in format 1. */
+  readonly prefix: number
+  /** The record marker (format 2). */
+  readonly marker: number
+  /** The CRC-32 state after the checksum key: where each record's checksum starts (0 in format 1). */
+  readonly seed: number
+}
+
+/** Format 1: read only. @internal */
+export const FORMAT_1: Format = { version: 1, headerSize: V1_HEADER_SIZE, prefix: 0, marker: 0, seed: 0 }
+
+/** A format 2 log's secret: its record marker and checksum key (16 random bytes, in the header). @internal */
+export class LogSecret implements Format {
+  readonly version = 2
+  readonly headerSize = HEADER_SIZE
+  readonly prefix = 4
+  readonly marker: number
+  readonly seed: number
+  /** The marker's bytes, to search for. */
+  readonly markerBytes: Buffer
+
+  private constructor(readonly bytes: Buffer) {
+    this.markerBytes = bytes.subarray(0, 4)
+    this.marker = bytes.readUInt32LE(0)
+    this.seed = crc32(bytes, 4, 16)
+  }
+
+  /** A fresh secret, for a new log. */
+  static random(): LogSecret {
+    for (;;) {
+      const bytes = Crypto.randomBytes(16)
+      const marker = bytes.readUInt32LE(0)
+      // a marker of zeros or ones would match the most common garbage
+      if (marker !== 0 && marker !== 0xffffffff) return new LogSecret(bytes)
+    }
+  }
+
+  /** The secret in a format 2 header. */
+  static fromHeader(header: Uint8Array): LogSecret {
+    return new LogSecret(Buffer.from(header.subarray(12, 28)))
+  }
+}
+
+/** The header of a format 2 log with `secret`. @internal */
+export const encodeHeader = (secret: LogSecret): Buffer => {
   const header = Buffer.alloc(HEADER_SIZE)
   MAGIC.copy(header, 0)
   header.writeUInt16LE(VERSION, 8)
   header.writeUInt16LE(0, 10)
-  header.writeUInt32LE(crc32(header, 0, 12), 12)
+  secret.bytes.copy(header, 12)
+  header.writeUInt32LE(crc32(header, 0, 28), 28)
   return header
 }
 
+const V1_HEADER = (() => {
+  const header = Buffer.alloc(V1_HEADER_SIZE)
+  MAGIC.copy(header, 0)
+  header.writeUInt16LE(1, 8)
+  header.writeUInt32LE(crc32(header, 0, 12), 12)
+  return header
+})()
+
 /** @internal */
 export type HeaderCheck =
-  | { readonly _tag: "Valid" }
+  | { readonly _tag: "Valid"; readonly format: Format }
   /** Empty, or a prefix of a header: a log whose creation was interrupted. Safe to initialize. */
   | { readonly _tag: "Blank" }
   | { readonly _tag: "Foreign" }
@@ -82,20 +154,28 @@ export type HeaderCheck =
 
 /** Classifies the first `length` bytes of a file (at most `HEADER_SIZE` are looked at). @internal */
 export const checkHeader = (bytes: Uint8Array, length: number): HeaderCheck => {
-  const expected = encodeHeader()
-  if (length < HEADER_SIZE) {
-    for (let i = 0; i < length; i++) {
-      if (bytes[i] !== expected[i]) return { _tag: "Foreign" }
-    }
-    return { _tag: "Blank" }
-  }
-  for (let i = 0; i < MAGIC.length; i++) {
+  for (let i = 0; i < Math.min(length, MAGIC.length); i++) {
     if (bytes[i] !== MAGIC[i]) return { _tag: "Foreign" }
   }
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, HEADER_SIZE)
-  if (view.readUInt32LE(12) !== crc32(view, 0, 12)) return { _tag: "Damaged" }
+  if (length < 10) return { _tag: "Blank" }
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(length, HEADER_SIZE))
   const version = view.readUInt16LE(8)
-  return version === VERSION ? { _tag: "Valid" } : { _tag: "UnsupportedVersion", version }
+  if (version === 1) {
+    if (length < V1_HEADER_SIZE) {
+      return view.equals(V1_HEADER.subarray(0, length))
+        ? { _tag: "Blank" }
+        : { _tag: "Foreign" }
+    }
+    return view.readUInt32LE(12) === crc32(view, 0, 12) ? { _tag: "Valid", format: FORMAT_1 } : { _tag: "Damaged" }
+  }
+  if (version === VERSION) {
+    // the rest of a header prefix is flags and random bytes: anything
+    if (length < HEADER_SIZE) return { _tag: "Blank" }
+    return view.readUInt32LE(28) === crc32(view, 0, 28)
+      ? { _tag: "Valid", format: LogSecret.fromHeader(view) }
+      : { _tag: "Damaged" }
+  }
+  return length < 12 ? { _tag: "Foreign" } : { _tag: "UnsupportedVersion", version }
 }
 
 /** The size of the record for a token of `tokenBytes` UTF-8 bytes and `dataBytes` of data. @internal */
@@ -108,6 +188,7 @@ export const recordSize = (tokenBytes: number, dataBytes: number): number => REC
  * @internal
  */
 export const encodePut = (
+  secret: LogSecret,
   token: Buffer,
   expiresAt: number,
   data: Uint8Array
@@ -115,17 +196,17 @@ export const encodePut = (
   const size = recordSize(token.length, data.length)
   const record = Buffer.allocUnsafeSlow(size)
   const dataOffset = RECORD_OVERHEAD + token.length
-  writeFrame(record, OP_PUT, token, expiresAt)
+  writeFrame(secret, record, OP_PUT, token, expiresAt)
   record.set(data, dataOffset)
-  seal(record)
+  seal(secret, record)
   return { record, data: new Uint8Array(record.buffer, record.byteOffset + dataOffset, data.length) }
 }
 
 /** Encodes a delete record. @internal */
-export const encodeDelete = (token: Buffer): Buffer => {
+export const encodeDelete = (secret: LogSecret, token: Buffer): Buffer => {
   const record = Buffer.allocUnsafeSlow(recordSize(token.length, 0))
-  writeFrame(record, OP_DELETE, token, 0)
-  seal(record)
+  writeFrame(secret, record, OP_DELETE, token, 0)
+  seal(secret, record)
   return record
 }
 
@@ -136,6 +217,7 @@ export const encodeDelete = (token: Buffer): Buffer => {
  * @internal
  */
 export const writePutInto = (
+  secret: LogSecret,
   target: Buffer,
   offset: number,
   token: Buffer,
@@ -144,24 +226,84 @@ export const writePutInto = (
 ): number => {
   const size = recordSize(token.length, data.length)
   const record = target.subarray(offset, offset + size)
-  writeFrame(record, OP_PUT, token, expiresAt)
+  writeFrame(secret, record, OP_PUT, token, expiresAt)
   record.set(data, RECORD_OVERHEAD + token.length)
-  seal(record)
+  seal(secret, record)
   return offset + size
 }
 
-const writeFrame = (record: Buffer, op: number, token: Buffer, expiresAt: number): void => {
-  record.writeUInt32LE(record.length - 8, 0)
-  record[8] = op
-  record.writeUInt16LE(token.length, 9)
-  token.copy(record, 11)
-  record.writeDoubleLE(expiresAt, 11 + token.length)
+const writeFrame = (secret: LogSecret, record: Buffer, op: number, token: Buffer, expiresAt: number): void => {
+  secret.markerBytes.copy(record, 0)
+  record.writeUInt32LE(record.length - 12, 4)
+  record[12] = op
+  record.writeUInt16LE(token.length, 13)
+  token.copy(record, 15)
+  record.writeDoubleLE(expiresAt, 15 + token.length)
 }
 
-const seal = (record: Buffer): void => {
-  // the checksum covers the length field (bytes 0..3) and the body (bytes 8..end)
-  record.writeUInt32LE(crc32(record, 8, record.length, crc32(record, 0, 4)), 4)
+const seal = (secret: LogSecret, record: Buffer): void => {
+  // keyed: the checksum starts from the key's CRC state, then covers the length field (4..7) and the body (12..end)
+  record.writeUInt32LE(crc32(record, 12, record.length, crc32(record, 4, 8, secret.seed)), 8)
 }
+
+// ---- reading ----
+
+/** `probeRecord`'s verdicts besides a size. */
+const NO_MARKER = -1
+const BAD_LENGTH = -2
+const BAD_OPERATION = -3
+const BAD_TOKEN = -4
+const BAD_CHECKSUM = -5
+/** A verdict at or below `NEED` means: `NEED - verdict` bytes from the offset are needed to decide. */
+const NEED = -16
+
+/**
+ * Whether a valid record of `format` starts at `buffer[offset]` (reading no further than `end`): its size, or a
+ * negative verdict. The cheap fields (marker, length, operation, token length) are checked before the checksum, and
+ * the whole record is asked for only once they pass.
+ *
+ * @internal
+ */
+export const probeRecord = (buffer: Buffer, offset: number, end: number, format: Format): number => {
+  const p = format.prefix
+  if (end - offset < p + 11) return NEED - (p + 11)
+  if (p !== 0 && buffer.readUInt32LE(offset) !== format.marker) return NO_MARKER
+  const bodyLength = buffer.readUInt32LE(offset + p)
+  if (bodyLength < MIN_BODY || bodyLength > MAX_BODY) return BAD_LENGTH
+  const body = offset + p + 8
+  const op = buffer[body]!
+  const tokenLength = buffer.readUInt16LE(body + 1)
+  if (op !== OP_PUT && op !== OP_DELETE) return BAD_OPERATION
+  if (tokenLength > bodyLength - MIN_BODY || (op === OP_DELETE && bodyLength !== MIN_BODY + tokenLength)) {
+    return BAD_TOKEN
+  }
+  const size = p + 8 + bodyLength
+  if (end - offset < size) return NEED - size
+  const crc = crc32(buffer, body, offset + size, crc32(buffer, offset + p, offset + p + 4, format.seed))
+  return crc === buffer.readUInt32LE(offset + p + 4) ? size : BAD_CHECKSUM
+}
+
+/** Whether `probeRecord`'s verdict asks for more bytes, and how many from the offset. @internal */
+export const neededBy = (verdict: number): number => verdict <= NEED ? NEED - verdict : 0
+
+/** Why a record is invalid, from `probeRecord`'s verdict. @internal */
+const whyInvalid = (verdict: number, buffer: Buffer, offset: number, format: Format): string => {
+  switch (verdict) {
+    case NO_MARKER:
+      return "no record marker"
+    case BAD_LENGTH:
+      return `invalid record length ${buffer.readUInt32LE(offset + format.prefix)}`
+    case BAD_OPERATION:
+      return `unknown operation ${buffer[offset + format.prefix + 8]}`
+    case BAD_TOKEN:
+      return "token longer than record"
+    default:
+      return "checksum mismatch"
+  }
+}
+
+/** Whether `probeRecord`'s verdict is a checksum mismatch (the candidate's bytes were checksummed). @internal */
+export const isChecksumMismatch = (verdict: number): boolean => verdict === BAD_CHECKSUM
 
 /**
  * Receives the records a scan accepts. A put's data is `buffer[dataStart, dataEnd)`, valid only during the call:
@@ -172,6 +314,11 @@ const seal = (record: Buffer): void => {
 export interface ScanSink {
   put(token: string, expiresAt: number, buffer: Buffer, dataStart: number, dataEnd: number): void
   delete(token: string): void
+  /**
+   * Damage was found, followed by valid records: everything handed so far may have been undone by records in the
+   * damaged bytes (a delete, a renew). Forget it.
+   */
+  forget(): void
 }
 
 /** @internal */
@@ -189,37 +336,31 @@ export type ScanResult =
  *
  * @internal
  */
-export const scanRecords = (buffer: Buffer, offset: number, end: number, sink: ScanSink): ScanResult => {
+export const scanRecords = (
+  buffer: Buffer,
+  offset: number,
+  end: number,
+  sink: ScanSink,
+  format: Format
+): ScanResult => {
   while (offset < end) {
-    if (end - offset < 8) return { _tag: "NeedMore", offset, needed: 8 }
-    const bodyLength = buffer.readUInt32LE(offset)
-    if (bodyLength < MIN_BODY || bodyLength > MAX_BODY) {
-      return { _tag: "Corrupt", offset, why: `invalid record length ${bodyLength}` }
-    }
-    const size = 8 + bodyLength
-    if (end - offset < size) return { _tag: "NeedMore", offset, needed: size }
-    const body = offset + 8
-    const expected = buffer.readUInt32LE(offset + 4)
-    if (crc32(buffer, body, offset + size, crc32(buffer, offset, offset + 4)) !== expected) {
-      return { _tag: "Corrupt", offset, why: "checksum mismatch" }
-    }
-    const op = buffer[body]!
-    const tokenLength = buffer.readUInt16LE(body + 1)
-    if (tokenLength > bodyLength - MIN_BODY) return { _tag: "Corrupt", offset, why: "token longer than record" }
-    const tokenStart = body + 3
-    const tokenEnd = tokenStart + tokenLength
-    const token = buffer.toString("utf8", tokenStart, tokenEnd)
-    if (op === OP_PUT) {
-      const expiresAt = buffer.readDoubleLE(tokenEnd)
-      sink.put(token, expiresAt, buffer, tokenEnd + 8, offset + size)
-    } else if (op === OP_DELETE) {
-      sink.delete(token)
-    } else {
-      return { _tag: "Corrupt", offset, why: `unknown operation ${op}` }
-    }
-    offset += size
+    const verdict = probeRecord(buffer, offset, end, format)
+    if (verdict <= NEED) return { _tag: "NeedMore", offset, needed: NEED - verdict }
+    if (verdict < 0) return { _tag: "Corrupt", offset, why: whyInvalid(verdict, buffer, offset, format) }
+    deliver(buffer, offset, verdict, format, sink)
+    offset += verdict
   }
   return { _tag: "Done", offset }
+}
+
+/** Hands the valid record of `size` bytes at `offset` to `sink`. */
+const deliver = (buffer: Buffer, offset: number, size: number, format: Format, sink: ScanSink): void => {
+  const body = offset + format.prefix + 8
+  const tokenStart = body + 3
+  const tokenEnd = tokenStart + buffer.readUInt16LE(body + 1)
+  const token = buffer.toString("utf8", tokenStart, tokenEnd)
+  if (buffer[body] === OP_PUT) sink.put(token, buffer.readDoubleLE(tokenEnd), buffer, tokenEnd + 8, offset + size)
+  else sink.delete(token)
 }
 
 /**

@@ -32,3 +32,14 @@ export const checkCompaction = (
   }
   return { policy: { minSize } }
 }
+
+/** What opening does with damage in the middle of the log. @internal */
+export type OnCorruption = "skip" | "refuse"
+
+/** The checked `onCorruption`, or why it is invalid. @internal */
+export const checkOnCorruption = (onCorruption: unknown): OnCorruption | { readonly invalid: string } => {
+  const value = onCorruption ?? "skip"
+  return value === "skip" || value === "refuse"
+    ? value
+    : { invalid: `onCorruption must be "skip" or "refuse", got ${JSON.stringify(onCorruption)}` }
+}

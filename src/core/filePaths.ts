@@ -23,6 +23,7 @@
  *
  * @internal
  */
+import * as Crypto from "node:crypto"
 import * as Path from "node:path"
 
 /** How many symbolic links the resolution follows before giving up (as the kernel's ELOOP does). @internal */
@@ -105,3 +106,7 @@ export const logPaths = (log: string): LogPaths => ({
   folder: Path.dirname(log),
   damaged: (stamp) => `${log}.damaged-${stamp}`
 })
+
+/** A name for the files of one open (the wall-clock time, and random characters: two opens never collide). @internal */
+export const asideStamp = (): string =>
+  `${new Date().toISOString().replace(/[-:.]/g, "")}-${Crypto.randomBytes(3).toString("hex")}`

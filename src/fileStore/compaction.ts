@@ -17,11 +17,10 @@ import { WRITE_CHUNK } from "../core/fileBatch.js"
 import * as Policy from "../core/fileCompaction.js"
 import type { FileIndex } from "../core/fileIndex.js"
 import type { LogPaths } from "../core/filePaths.js"
-import { READ_CHUNK } from "../core/fileReplay.js"
 import * as Store from "../Store.js"
 import { closed, io, orIo } from "./errors.js"
 import { closeHandle, createPrivate, type LogFile } from "./logFile.js"
-import { readFully } from "./open.js"
+import { copyRange } from "./open.js"
 
 /** @internal */
 export interface Compactor {
@@ -41,20 +40,6 @@ interface Running {
   /** The log may grow up to this size while the compaction runs; beyond it the writer waits. */
   readonly growUntil: number
 }
-
-/** Copies the old log's bytes `[from, to)` to the end of `target`. */
-const copyRange = (source: FileSystem.File, target: FileSystem.File, from: number, to: number) =>
-  Effect.gen(function*() {
-    const buffer = Buffer.allocUnsafeSlow(Math.min(READ_CHUNK, to - from))
-    yield* source.seek(from, "start")
-    let position = from
-    while (position < to) {
-      const n = yield* readFully(source, buffer.subarray(0, Math.min(buffer.length, to - position)))
-      if (n === 0) return yield* Effect.fail(io("compact", `the log ended at ${position}, before ${to}`))
-      yield* target.writeAll(buffer.subarray(0, n))
-      position += n
-    }
-  })
 
 /** @internal */
 export const make = (
@@ -76,6 +61,9 @@ export const make = (
     // it also has its record in the tail [snapshotEnd, log.end), copied after them.
     const entries = Array.from(index.entries.values())
     const snapshotEnd = log.end
+    // a rewrite from memory (the log was truncated or replaced) installs another file: this compaction then stops
+    const generation = log.generation
+    const superseded = () => log.generation !== generation
 
     const target = yield* fs.remove(tmpPath, { force: true }).pipe(
       Effect.zipRight(createPrivate(fs, tmpPath)),
@@ -85,7 +73,7 @@ export const make = (
     yield* Effect.gen(function*() {
       const file = target.file
       let written = 0
-      for (const chunk of Policy.snapshotChunks(entries, now, index, WRITE_CHUNK)) {
+      for (const chunk of Policy.snapshotChunks(entries, now, index, WRITE_CHUNK, log.secret)) {
         yield* file.writeAll(chunk)
         written += chunk.length
       }
@@ -94,9 +82,9 @@ export const make = (
       // what was appended meanwhile: copy it without blocking the writer while there is much of it
       const source = yield* fs.open(path, { flag: "r" })
       let copied = snapshotEnd
-      while (Policy.copyWithoutLock(log.end, copied)) {
+      while (!superseded() && Policy.copyWithoutLock(log.end, copied)) {
         const to = log.end
-        yield* copyRange(source, file, copied, to)
+        yield* copyRange(source, file, copied, to, "compact")
         written += to - copied
         copied = to
       }
@@ -104,9 +92,10 @@ export const make = (
       // the swap: with the writer held, copy the rest, fsync, rename over the log, and switch files
       yield* log.exclusive(Effect.gen(function*() {
         if (log.closed) return yield* Effect.fail(closed("compact"))
+        if (superseded()) return
         const to = log.end
         if (to > copied) {
-          yield* copyRange(source, file, copied, to)
+          yield* copyRange(source, file, copied, to, "compact")
           written += to - copied
         }
         yield* file.sync

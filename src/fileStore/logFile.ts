@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { groupRecords } from "../core/fileBatch.js"
+import type { LogSecret } from "../core/fileLog.js"
 import { FILE_MODE } from "../core/filePaths.js"
 import type * as Store from "../Store.js"
 import { closed, ioError } from "./errors.js"
@@ -81,6 +82,10 @@ export class LogFile {
   private handle: Handle | undefined = undefined
   /** The end of the last good record: where the next batch is written. */
   end = 0
+  /** The log's record marker and checksum key (set when the log is opened; kept by compactions and rewrites). */
+  secret!: LogSecret
+  /** Counts the files installed by `swap`: a compaction started before a swap must not swap in after it. */
+  generation = 0
   /** The store is closing or closed: no new writes, no compaction swaps in. */
   closed = false
   /** A failed write may have left bytes after `end`: truncate before the next one. */
@@ -205,13 +210,14 @@ export class LogFile {
 
   /**
    * Makes `target`, `end` bytes long and renamed over the log, the log; closes the old file and fsyncs the folder.
-   * Run inside `exclusive`.
+   * Run inside `exclusive` (or before the writer runs).
    */
   swap(target: Handle, end: number): Effect.Effect<void> {
     return Effect.suspend(() => {
       const old = this.handle
       this.handle = target
       this.end = end
+      this.generation++
       this.needsTruncate = false
       this.dirty = false
       return Effect.zipRight(old === undefined ? Effect.void : closeHandle(old), this.syncFolder)

@@ -14,8 +14,10 @@ import {
 import { FileIndex } from "../../src/core/fileIndex.js"
 import * as Log from "../../src/core/fileLog.js"
 
+const secret = Log.LogSecret.random()
+
 const put = (token: string, text: string, expiresAt = 5000) =>
-  putWrite<never>(token, Buffer.from(token, "utf8"), new TextEncoder().encode(text), expiresAt, "save")
+  putWrite<never>(secret, token, Buffer.from(token, "utf8"), new TextEncoder().encode(text), expiresAt, "save")
 
 const tokens = (writes: ReadonlyArray<PendingWrite>) =>
   writes.map((w) => `${w.op === Log.OP_PUT ? "+" : "-"}${w.token}`)
@@ -32,13 +34,13 @@ describe("planBatch", () => {
       deleteWrite<never>("later", "delete"),
       put("later", "y")
     ]
-    const plan = planBatch(writes, (token) => known.has(token))
+    const plan = planBatch(writes, (token) => known.has(token), secret)
     assert.deepStrictEqual(tokens(plan.included), ["-old", "+new", "-new", "-new", "+later"])
     assert.deepStrictEqual(tokens(plan.noops), ["-unknown", "-later"])
     // each included write has its record, in order, and the bytes add up
     assert.deepStrictEqual(plan.records, plan.included.map((w) => w.record!))
     assert.strictEqual(plan.bytes, plan.records.reduce((n, r) => n + r.length, 0))
-    assert.deepStrictEqual(plan.records[0], Log.encodeDelete(Buffer.from("old")))
+    assert.deepStrictEqual(plan.records[0], Log.encodeDelete(secret, Buffer.from("old")))
     assert.isUndefined(writes[0]!.record, "no record for a delete with nothing to delete")
   })
 
@@ -46,14 +48,14 @@ describe("planBatch", () => {
     const a = put("a", "1")
     const b = deleteWrite<never>("a", "delete")
     a.cancelled = true
-    const plan = planBatch([a, b], () => false)
+    const plan = planBatch([a, b], () => false, secret)
     assert.deepStrictEqual(plan.included, [])
     assert.deepStrictEqual(tokens(plan.noops), ["-a"], "the delete no longer follows a save")
     assert.strictEqual(plan.bytes, 0)
   })
 
   it("an empty queue plans nothing", () => {
-    assert.deepStrictEqual(planBatch([], () => true), { included: [], records: [], bytes: 0, noops: [] })
+    assert.deepStrictEqual(planBatch([], () => true, secret), { included: [], records: [], bytes: 0, noops: [] })
   })
 })
 
@@ -83,7 +85,7 @@ describe("FileIndex.apply", () => {
     assert.strictEqual(index.liveBytes, a1.record!.length + b.record!.length)
     const a2 = put("a", "second version", 7000)
     const delB = deleteWrite<never>("b", "delete")
-    delB.record = Log.encodeDelete(Buffer.from("b"))
+    delB.record = Log.encodeDelete(secret, Buffer.from("b"))
     index.apply([a2, delB, deleteWrite<never>("c", "delete")])
     assert.strictEqual(index.size, 1)
     assert.strictEqual(index.liveBytes, a2.record!.length)

@@ -7,8 +7,10 @@ import { putWrite } from "../../src/core/fileBatch.js"
 import * as Policy from "../../src/core/fileCompaction.js"
 import { FileIndex } from "../../src/core/fileIndex.js"
 import * as Log from "../../src/core/fileLog.js"
-import { checkCompaction, checkPathAndSync } from "../../src/core/fileOptions.js"
+import { checkCompaction, checkOnCorruption, checkPathAndSync } from "../../src/core/fileOptions.js"
 import { LogReplay } from "../../src/core/fileReplay.js"
+
+const secret = Log.LogSecret.random()
 
 const MiB = 1024 * 1024
 
@@ -46,23 +48,26 @@ describe("snapshotChunks", () => {
     const expiryOf = (i: number) => i % 5 === 0 ? 100 : 1000
     const writes = Array.from(
       { length: 50 },
-      (_, i) => putWrite<never>(`t-${i}`, Buffer.from(`t-${i}`), filled(i === 7 ? 500 : i, i), expiryOf(i), "save")
+      (_, i) =>
+        putWrite<never>(secret, `t-${i}`, Buffer.from(`t-${i}`), filled(i === 7 ? 500 : i, i), expiryOf(i), "save")
     )
     index.apply(writes)
     const entries = Array.from(index.entries.values())
     const chunks: Array<Buffer> = []
     // a chunk is reused: copy each before asking for the next
-    for (const chunk of Policy.snapshotChunks(entries, 100, index, 128)) chunks.push(Buffer.from(chunk))
+    for (const chunk of Policy.snapshotChunks(entries, 100, index, 128, secret)) chunks.push(Buffer.from(chunk))
     assert.isAbove(chunks.length, 5)
-    for (const chunk of chunks.slice(0, -1)) assert.isAtMost(chunk.length, 500 + 19 + 3, "chunks stay small")
+    for (const chunk of chunks.slice(0, -1)) {
+      assert.isAtMost(chunk.length, 500 + Log.RECORD_OVERHEAD + 3, "chunks stay small")
+    }
     const log = Buffer.concat(chunks)
-    assert.deepStrictEqual(log.subarray(0, Log.HEADER_SIZE), Log.encodeHeader())
+    assert.deepStrictEqual(log.subarray(0, Log.HEADER_SIZE), Log.encodeHeader(secret))
 
     assert.strictEqual(index.size, 40, "the ten expired entries are gone from the index")
     assert.strictEqual(log.length, index.liveSize, "the compacted log is exactly the live size")
 
     const replayed = new FileIndex()
-    const replay = new LogReplay(log.length, replayed.replaySink(0))
+    const replay = new LogReplay(log.length, replayed.replaySink(0), secret)
     for (let step = replay.next(), at = Log.HEADER_SIZE; step._tag === "Read"; step = replay.next()) {
       const n = log.copy(step.into, 0, at, Math.min(log.length, at + step.into.length))
       at += n
@@ -76,19 +81,19 @@ describe("snapshotChunks", () => {
 
   it("an entry replaced since the snapshot is not dropped for the snapshot's expiry", () => {
     const index = new FileIndex()
-    index.apply([putWrite<never>("a", Buffer.from("a"), filled(3, 0), 100, "save")])
+    index.apply([putWrite<never>(secret, "a", Buffer.from("a"), filled(3, 0), 100, "save")])
     const entries = Array.from(index.entries.values())
     // saved again after the snapshot: the same entry object, updated in place
-    index.apply([putWrite<never>("a", Buffer.from("a"), filled(4, 1), 5000, "save")])
-    const log = Buffer.concat([...Policy.snapshotChunks(entries, 200, index, 1024)].map((c) => Buffer.from(c)))
+    index.apply([putWrite<never>(secret, "a", Buffer.from("a"), filled(4, 1), 5000, "save")])
+    const log = Buffer.concat([...Policy.snapshotChunks(entries, 200, index, 1024, secret)].map((c) => Buffer.from(c)))
     assert.strictEqual(index.size, 1)
     assert.strictEqual(log.length, Log.HEADER_SIZE + Log.recordSize(1, 4), "written as it is now")
   })
 
   it("an empty index compacts to a header", () => {
     const index = new FileIndex()
-    assert.deepStrictEqual([...Policy.snapshotChunks([], 0, index, 64)].map((c) => Buffer.from(c)), [
-      Log.encodeHeader()
+    assert.deepStrictEqual([...Policy.snapshotChunks([], 0, index, 64, secret)].map((c) => Buffer.from(c)), [
+      Log.encodeHeader(secret)
     ])
   })
 })
@@ -109,5 +114,11 @@ describe("options", () => {
     assert.deepStrictEqual(checkCompaction({ minSize: 0 }), { policy: { minSize: 0 } })
     assert.include(checkCompaction({ minSize: -1 }) as string, "non-negative")
     assert.include(checkCompaction({ minSize: 1.5 }) as string, "non-negative")
+  })
+
+  it("onCorruption", () => {
+    assert.strictEqual(checkOnCorruption(undefined), "skip")
+    assert.strictEqual(checkOnCorruption("refuse"), "refuse")
+    assert.include((checkOnCorruption("ignore") as { invalid: string }).invalid, "\"ignore\"")
   })
 })

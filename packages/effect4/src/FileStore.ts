@@ -6,8 +6,12 @@
  * - Reads never touch the disk: the index is loaded when the store opens, and `find` is a map lookup.
  * - Each `save` and `delete` appends one checksummed record to the log. Concurrent writes are batched into one
  *   write (and, with `sync: "always"`, share one fsync: group commit).
- * - Opening replays the log. A torn or corrupt tail (a crash in the middle of a write) is cut off, with a warning
- *   that says how many bytes were dropped; every record before it is kept.
+ * - Opening replays the log. A torn tail (a crash in the middle of a write: an incomplete last record, nothing
+ *   valid after it) is cut off, with a warning that says how many bytes were dropped; every record before it is
+ *   kept. Damage in the middle of the log is skipped: the records after it are kept, the damaged bytes are kept
+ *   aside in `${path}.damaged-<time>`, the log is rewritten from memory, and an error is logged (see
+ *   `onCorruption`). Each log has a random secret in its header that every record carries, so no bytes stored in a
+ *   session can pass for a record.
  * - When the log is at least twice the size of the live sessions (and above `compaction.minSize`), it is
  *   rewritten in the background with only the live sessions, then atomically renamed over the old one. Saves and
  *   deletes keep working meanwhile, and none is lost.
@@ -37,7 +41,7 @@ import { dataTooLarge, deleteWrite, encodeToken, putWrite } from "./core/fileBat
 import type { CompactionPolicy } from "./core/fileCompaction.js"
 import { FileIndex } from "./core/fileIndex.js"
 import * as Log from "./core/fileLog.js"
-import { checkCompaction, checkPathAndSync } from "./core/fileOptions.js"
+import { checkCompaction, checkOnCorruption, checkPathAndSync, type OnCorruption } from "./core/fileOptions.js"
 import * as Compaction from "./fileStore/compaction.js"
 import { closed, invalid } from "./fileStore/errors.js"
 import * as Lock from "./fileStore/lock.js"
@@ -75,8 +79,10 @@ export type SyncMode = "always" | "everysec" | "never"
  */
 export interface FileStoreOptions {
   /**
-   * The log file. Its folder must exist. The store also uses `${path}.lock` (the one-writer lock) and
-   * `${path}.compact` (the temporary file of a compaction).
+   * The log file. Its folder must exist. A symbolic link is resolved once, when the store opens: the store works
+   * on the link's target, and keeps its other files next to it: `${path}.lock` (the one-writer lock),
+   * `${path}.compact` and `${path}.rewrite` (temporary files), `${path}.damaged-<time>` (damaged bytes kept aside).
+   * Every file the store creates has mode 0600.
    *
    * A file at `path` that is not a FileStore log is refused with a `Corrupt` error, never overwritten.
    */
@@ -94,6 +100,17 @@ export interface FileStoreOptions {
    * and at least `minSize` bytes (default: 1 MiB). `false` turns it off (`FileStore.compact` still works).
    */
   readonly compaction?: { readonly minSize?: number | undefined } | false | undefined
+  /**
+   * What opening does with damage in the middle of the log (bytes that are not a valid record, followed by valid
+   * records; a torn tail, with nothing valid after it, is always cut off with a warning):
+   *
+   * - `"skip"` (default): the damaged bytes are kept aside in `${path}.damaged-<time>` (mode 0600), the valid
+   *   records after them are kept, the log is rewritten from memory, and an error is logged with the offsets. A
+   *   damaged record may have been a delete or a renew, so the sessions whose last record comes before the damage
+   *   are treated as gone (their users log in again); sessions saved after the damage keep working.
+   * - `"refuse"`: opening fails with a `Corrupt` error and leaves the file as it is, for someone to look at.
+   */
+  readonly onCorruption?: "skip" | "refuse" | undefined
 }
 
 /**
@@ -149,6 +166,7 @@ interface Config {
   readonly sync: SyncMode
   readonly cleanupInterval: Duration.Duration
   readonly compaction: CompactionPolicy
+  readonly onCorruption: OnCorruption
 }
 
 const validate = (options: FileStoreOptions): Effect.Effect<Config, Store.SessionStoreError> =>
@@ -158,7 +176,9 @@ const validate = (options: FileStoreOptions): Effect.Effect<Config, Store.Sessio
     const cleanupInterval = yield* Options.duration(METHOD, "cleanupInterval", options.cleanupInterval, "1 minute")
     const compaction = checkCompaction(options.compaction)
     if (typeof compaction === "string") return yield* Effect.fail(invalid(METHOD, compaction))
-    return { ...checked, cleanupInterval, compaction: compaction.policy }
+    const onCorruption = checkOnCorruption(options.onCorruption)
+    if (typeof onCorruption !== "string") return yield* Effect.fail(invalid(METHOD, onCorruption.invalid))
+    return { ...checked, cleanupInterval, compaction: compaction.policy, onCorruption }
   })
 
 /**
@@ -187,7 +207,7 @@ export const make = (
     yield* Lock.acquire(fs, paths.lock, METHOD)
     const index = new FileIndex()
     const log = yield* LogFile.make(syncDirectory(fs, paths.folder))
-    yield* open(fs, paths, log, index, METHOD)
+    yield* open(fs, paths, log, index, METHOD, config.onCorruption)
 
     const compaction = Compaction.make(fs, paths, log, index, config.compaction)
     const writer = yield* Writer.make(log, index, {
@@ -258,7 +278,9 @@ export const make = (
           if (tooLarge !== undefined) return Effect.fail(invalid("save", tooLarge))
           const expiresAt = DateTime.toEpochMillis(expiry)
           return writer.submit(
-            expiresAt <= now ? deleteWrite(token, "save") : putWrite(token, tokenBytes, data, expiresAt, "save")
+            expiresAt <= now
+              ? deleteWrite(token, "save")
+              : putWrite(log.secret, token, tokenBytes, data, expiresAt, "save")
           )
         }),
       delete: (token) => Effect.suspend(() => writer.submit(deleteWrite(token, "delete"))),
@@ -308,3 +330,23 @@ export const layer = (
   Layer.effectContext(
     Effect.map(make(options), (store) => Context.make(FileStore, store).pipe(Context.add(Store.SessionStore, store)))
   )
+
+/**
+ * `layer`, typed as providing only the generic `Store.SessionStore` (not the `FileStore` tag). It needs a platform
+ * `FileSystem`.
+ *
+ * Use it where layers of different engines must share one type, such as an engine chosen at run time:
+ *
+ * ```ts
+ * const StoreLive = process.env.SESSION_STORE === "redis"
+ *   ? RedisStore.layerStore({ url: process.env.REDIS_URL })
+ *   : FileStore.layerStore({ path: "./sessions.log" })
+ * ```
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerStore = (
+  options: FileStoreOptions
+): Layer.Layer<Store.SessionStore, Store.SessionStoreError, FileSystem.FileSystem> =>
+  Layer.effect(Store.SessionStore, make(options))

@@ -42,8 +42,8 @@ storeConformance(
 
 // ---- helpers ----
 
-const RECORD_OVERHEAD = 19
-const HEADER_SIZE = 16
+const RECORD_OVERHEAD = 23
+const HEADER_SIZE = 32
 
 const bytes = (text: string) => new TextEncoder().encode(text)
 const at = (millis: number) => DateTime.makeUnsafe(millis)

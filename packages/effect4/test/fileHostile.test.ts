@@ -10,11 +10,13 @@ import * as DateTime from "effect/DateTime"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FileSystem from "effect/FileSystem"
+import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
+import { crc32 } from "../src/core/crc32.js"
 import * as FileStore from "../src/FileStore.js"
 
 // ---- helpers ----
@@ -37,6 +39,20 @@ const withStore = <A, E, R>(
   options: FileStore.FileStoreOptions,
   f: (store: FileStore.FileStore) => Effect.Effect<A, E, R>
 ) => Effect.scoped(Effect.flatMap(FileStore.make(options), f))
+
+/** Captures log messages at warning level and above, with their level. */
+const captureLogs = () => {
+  const messages: Array<{ readonly level: string; readonly message: string }> = []
+  const logger = Logger.make(({ logLevel, message }) => {
+    if (logLevel === "Warn" || logLevel === "Error" || logLevel === "Fatal") {
+      messages.push({
+        level: logLevel === "Warn" ? "Warning" : logLevel,
+        message: (Array.isArray(message) ? message : [message]).map(String).join(" ")
+      })
+    }
+  })
+  return { messages, layer: Logger.layer([logger]) }
+}
 
 const isLink = (path: string) => NodeFs.lstatSync(path).isSymbolicLink()
 
@@ -178,5 +194,282 @@ describe("FileStore: file modes", () => {
             }))
         )
       }
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+})
+
+// ---- the log format, as the tests see it (documented in src/core/fileLog.ts) ----
+
+const HEADER_SIZE = 32
+const RECORD_OVERHEAD = 23
+const recordSize = (token: string, data: number) => RECORD_OVERHEAD + Buffer.byteLength(token) + data
+
+/** Where each record of a log written by `ops` (one record each, from the header on) starts, and where it ends. */
+const layout = (ops: ReadonlyArray<readonly [string, number]>) => {
+  const starts: Array<number> = []
+  let at = HEADER_SIZE
+  for (const [token, data] of ops) {
+    starts.push(at)
+    at += recordSize(token, data)
+  }
+  return { starts, end: at }
+}
+
+/** A record framed as format 1 (0.1.0) wrote it: no marker, a CRC-32 without key. */
+const v1Record = (op: 1 | 2, token: string, expiresAt: number, data: Uint8Array) => {
+  const t = Buffer.from(token)
+  const record = Buffer.alloc(19 + t.length + data.length)
+  record.writeUInt32LE(11 + t.length + data.length, 0)
+  record[8] = op
+  record.writeUInt16LE(t.length, 9)
+  t.copy(record, 11)
+  record.writeDoubleLE(expiresAt, 11 + t.length)
+  record.set(data, 19 + t.length)
+  record.writeUInt32LE(crc32(record, 8, record.length, crc32(record, 0, 4)), 4)
+  return record
+}
+
+/** The header of a format 1 log. */
+const v1Header = Buffer.from("45465345534c4f4701000000" + "8d1eaddf", "hex")
+
+/** Flips bits of the byte at `offset` of the file at `path`. */
+const flip = (path: string, offset: number, bits = 0x08) => {
+  const file = NodeFs.readFileSync(path)
+  file[offset] = file[offset]! ^ bits
+  NodeFs.writeFileSync(path, file)
+  return file
+}
+
+const damagedFiles = (dir: string) => NodeFs.readdirSync(dir).filter((name) => name.includes(".damaged-"))
+
+describe("FileStore: damage in the middle of the log", () => {
+  it.effect("one flipped bit in the second of five records: the three after it are kept, the damage kept aside", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "sessions.log")
+      const tokens = ["t1", "t2", "t3", "t4", "t5"]
+      yield* withStore(
+        { path, compaction: false },
+        (store) =>
+          Effect.forEach(tokens, (token) => store.save(token, bytes(`value of ${token}`), at(HOUR)), { discard: true })
+      )
+      const { end, starts } = layout(tokens.map((token) => [token, `value of ${token}`.length] as const))
+      assert.strictEqual(NodeFs.statSync(path).size, end, "one record per save, framed as documented")
+      const damagedAt = starts[1]! + RECORD_OVERHEAD + 2 + 3 // inside t2's data
+      const damaged = flip(path, damagedAt)
+
+      const logs = captureLogs()
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          assert.deepStrictEqual(yield* tokensOf(store), ["t3", "t4", "t5"])
+          assert.strictEqual(yield* findText(store, "t4"), "value of t4")
+          // t1's last record precedes the damage: the damaged record might have deleted it
+          assert.isUndefined(yield* findText(store, "t1"))
+          assert.strictEqual(NodeFs.statSync(path).size, yield* store.logSize)
+          assert.strictEqual(yield* store.logSize, yield* store.liveSize, "rewritten from memory")
+        })).pipe(Effect.provide(logs.layer))
+
+      const errors = logs.messages.filter((m) => m.level === "Error")
+      assert.strictEqual(errors.length, 1, JSON.stringify(logs.messages))
+      const error = errors[0]!.message
+      const length = starts[2]! - starts[1]!
+      assert.include(error, `skipped ${length} bytes (about 1 record)`)
+      assert.include(error, `${length} bytes at offset ${starts[1]}`)
+      assert.include(error, "1 session last saved before the damage was dropped")
+      assert.notInclude(error, "torn")
+      assert.isFalse(logs.messages.some((m) => m.message.includes("torn")), "this is not a torn tail")
+
+      // the damaged bytes, kept aside (0600) before the log was rewritten
+      const aside = damagedFiles(dir)
+      assert.strictEqual(aside.length, 1)
+      const asidePath = NodePath.join(dir, aside[0]!)
+      assert.include(error, asidePath)
+      assert.strictEqual(NodeFs.statSync(asidePath).mode & 0o777, 0o600)
+      assert.deepStrictEqual(
+        NodeFs.readFileSync(asidePath),
+        Buffer.concat([
+          Buffer.from(`EFSES-DAMAGED offset=${starts[1]} length=${length}\n`),
+          damaged.subarray(starts[1]!, starts[2]!),
+          Buffer.from("\n")
+        ])
+      )
+      assert.strictEqual(NodeFs.statSync(path).mode & 0o777, 0o600, "the rewritten log")
+
+      // the rewritten log opens cleanly
+      const again = captureLogs()
+      yield* withStore(
+        { path },
+        (store) => Effect.map(tokensOf(store), (all) => assert.deepStrictEqual(all, ["t3", "t4", "t5"]))
+      )
+        .pipe(Effect.provide(again.layer))
+      assert.deepStrictEqual(again.messages, [])
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a record forged inside a session value never becomes a session, wherever the damage", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "sessions.log")
+      yield* withStore({ path }, (store) => store.save("before", bytes("b"), at(HOUR)))
+      // the attacker knows the format and, say, even the log's marker, but not its checksum key
+      const marker = NodeFs.readFileSync(path).subarray(12, 16)
+      const forgedV1 = v1Record(1, "victim", 9e15, bytes("admin"))
+      const forgedV2 = Buffer.concat([marker, forgedV1])
+      forgedV2.writeUInt32LE(crc32(forgedV2, 12, forgedV2.length, crc32(forgedV2, 4, 8)), 8)
+      const value = Buffer.concat([Buffer.from("xx"), forgedV1, forgedV2, forgedV1])
+      const ops = [["before", 1], ["attacker", value.length], ["after", 1]] as const
+      const { starts } = layout(ops)
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          yield* store.save("attacker", value, at(HOUR))
+          yield* store.save("after", bytes("a"), at(HOUR))
+        }))
+      const intact = NodeFs.readFileSync(path)
+      // damage the enclosing record's framing (length, checksum, operation, token length) or the start of its value
+      for (const offset of [4, 5, 8, 11, 12, 13, RECORD_OVERHEAD + 8 + 1]) {
+        NodeFs.writeFileSync(path, intact)
+        flip(path, starts[1]! + offset, 0x01)
+        for (const name of damagedFiles(dir)) NodeFs.rmSync(NodePath.join(dir, name))
+        const logs = captureLogs()
+        yield* withStore({ path }, (store) =>
+          Effect.gen(function*() {
+            assert.isUndefined(yield* findText(store, "victim"), `damage at +${offset}: the forged record was adopted`)
+            assert.deepStrictEqual(yield* tokensOf(store), ["after"], `damage at +${offset}`)
+          })).pipe(Effect.provide(logs.layer))
+        assert.include(
+          logs.messages.find((m) => m.level === "Error")?.message,
+          `${starts[2]! - starts[1]!} bytes at offset ${starts[1]}`
+        )
+      }
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a session deleted or renewed in the damaged bytes does not come back; later saves are kept", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "sessions.log")
+      const history: Array<readonly [string, string | undefined]> = [
+        ["logged-out", "1"],
+        ["renewed-old", "2"],
+        ["idle", "3"],
+        ["active", "4"],
+        ["renewed-new", "2"], // a renew: the new token is saved, then the old one deleted
+        ["renewed-old", undefined],
+        ["logged-out", undefined], // a logout
+        ["active", "5"],
+        ["fresh", "6"]
+      ]
+      yield* withStore({ path, compaction: false }, (store) =>
+        Effect.forEach(
+          history,
+          ([token, value]) => value === undefined ? store.delete(token) : store.save(token, bytes(value), at(HOUR)),
+          { discard: true }
+        ))
+      const { starts } = layout(history.map(([token, value]) => [token, value?.length ?? 0] as const))
+      // the two deletes are damaged: one bit each, in their tokens
+      flip(path, starts[5]! + RECORD_OVERHEAD - 8 + 2)
+      flip(path, starts[6]! + RECORD_OVERHEAD - 8 + 2)
+      const logs = captureLogs()
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          assert.isUndefined(yield* findText(store, "logged-out"), "a logout came undone")
+          assert.isUndefined(yield* findText(store, "renewed-old"), "a renewed token came back")
+          assert.isUndefined(yield* findText(store, "idle"), "last saved before the damage: treated as gone")
+          assert.isUndefined(yield* findText(store, "renewed-new"), "last saved before the damage: treated as gone")
+          assert.strictEqual(yield* findText(store, "active"), "5", "saved again after the damage")
+          assert.strictEqual(yield* findText(store, "fresh"), "6")
+        })).pipe(Effect.provide(logs.layer))
+      const error = logs.messages.find((m) => m.level === "Error")!.message
+      assert.include(error, "about 2 records")
+      assert.include(error, "4 sessions last saved before the damage were dropped")
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("onCorruption: \"refuse\" fails with Corrupt and leaves the file as it is", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "sessions.log")
+      yield* withStore({ path }, (store) =>
+        Effect.forEach(["a", "b", "c"], (token) => store.save(token, bytes("x"), at(HOUR)), { discard: true }))
+      const damaged = flip(path, HEADER_SIZE + recordSize("a", 1) + 9)
+      const error = yield* Effect.flip(Effect.scoped(FileStore.make({ path, onCorruption: "refuse" })))
+      assert.strictEqual(error.reason, "Corrupt")
+      assert.include(error.message, `at offset ${HEADER_SIZE + recordSize("a", 1)}`)
+      assert.deepStrictEqual(NodeFs.readFileSync(path), damaged)
+      assert.deepStrictEqual(damagedFiles(dir), [])
+      assert.isFalse(NodeFs.existsSync(`${path}.lock`))
+      const invalid = yield* Effect.flip(Effect.scoped(FileStore.make({ path, onCorruption: "ignore" as any })))
+      assert.strictEqual(invalid.reason, "InvalidInput")
+      // the default skips
+      yield* withStore({ path }, (store) =>
+        Effect.map(tokensOf(store), (all) => assert.deepStrictEqual(all, ["c"])))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a torn tail (nothing valid after it) is still cut with a warning, and nothing is kept aside", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "sessions.log")
+      yield* withStore(
+        { path },
+        (store) =>
+          Effect.forEach(["a", "b", "c"], (token) => store.save(token, bytes("xyz"), at(HOUR)), { discard: true })
+      )
+      const full = NodeFs.readFileSync(path)
+      NodeFs.writeFileSync(path, full.subarray(0, full.length - 5))
+      const logs = captureLogs()
+      yield* withStore(
+        { path },
+        (store) => Effect.map(tokensOf(store), (all) => assert.deepStrictEqual(all, ["a", "b"]))
+      )
+        .pipe(Effect.provide(logs.layer))
+      assert.deepStrictEqual(logs.messages.map((m) => m.level), ["Warning"])
+      assert.include(logs.messages[0]!.message, `dropped ${recordSize("c", 3) - 5} bytes of torn log tail`)
+      assert.deepStrictEqual(damagedFiles(dir), [])
+      assert.strictEqual(NodeFs.statSync(path).size, full.length - recordSize("c", 3))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a log written by 0.1.0 (format 1) opens with its sessions, and is rewritten in format 2", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "sessions.log")
+      const records = [
+        v1Record(1, "kept", 9e15, bytes("k")),
+        v1Record(1, "deleted", 9e15, bytes("d")),
+        v1Record(1, "expired", 0, bytes("e")), // expired at open (the TestClock starts at 0)
+        v1Record(2, "deleted", 0, new Uint8Array(0)),
+        v1Record(1, "overwritten", 9e15, bytes("1")),
+        v1Record(1, "overwritten", 9e15, bytes("2"))
+      ]
+      NodeFs.writeFileSync(path, Buffer.concat([v1Header, ...records]))
+      const logs = captureLogs()
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          assert.deepStrictEqual(yield* tokensOf(store), ["kept", "overwritten"])
+          assert.strictEqual(yield* findText(store, "overwritten"), "2")
+          yield* store.save("new", bytes("n"), at(HOUR))
+        })).pipe(Effect.provide(logs.layer))
+      assert.deepStrictEqual(logs.messages, [])
+      const upgraded = NodeFs.readFileSync(path)
+      assert.strictEqual(upgraded.readUInt16LE(8), 2, "format 2 now")
+      yield* withStore(
+        { path },
+        (store) => Effect.map(tokensOf(store), (all) => assert.deepStrictEqual(all, ["kept", "new", "overwritten"]))
+      )
+
+      // damage in a format 1 log: its records after the damage cannot be told from forged ones
+      const forged = v1Record(1, "victim", 9e15, bytes("admin"))
+      const value = Buffer.concat([Buffer.from("x"), forged])
+      const old = Buffer.concat([
+        v1Header,
+        v1Record(1, "a", 9e15, bytes("a")),
+        v1Record(1, "attacker", 9e15, value),
+        v1Record(1, "b", 9e15, bytes("b"))
+      ])
+      const enclosing = 16 + 19 + 1 + 1
+      old[enclosing + 4] = old[enclosing + 4]! ^ 1 // its checksum
+      NodeFs.writeFileSync(path, old)
+      const v1Logs = captureLogs()
+      yield* withStore({ path }, (store) => Effect.map(tokensOf(store), (all) => assert.deepStrictEqual(all, [])))
+        .pipe(Effect.provide(v1Logs.layer))
+      const error = v1Logs.messages.find((m) => m.level === "Error")!.message
+      assert.include(error, "format 1")
+      assert.include(error, `the ${old.length - enclosing} bytes from offset ${enclosing} on`)
+      assert.strictEqual(damagedFiles(dir).length, 1)
     }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 })

@@ -70,7 +70,7 @@ export const make = (log: LogFile, index: FileIndex, options: WriterOptions): Ef
 
     const writeBatch = (ops: ReadonlyArray<PendingOp>): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const plan = planBatch(ops, (token) => index.has(token))
+        const plan = planBatch(ops, (token) => index.has(token), log.secret)
         for (const op of plan.noops) settle(op, Effect.void)
         if (plan.included.length === 0) return Effect.void
         return log.append(plan.records, plan.bytes, options.fsync, () => index.apply(plan.included)).pipe(
