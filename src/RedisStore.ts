@@ -372,3 +372,21 @@ export const layerConfig = (
   config: Config.Config.Wrap<RedisStoreConfig>
 ): Layer.Layer<RedisStore | Store.SessionStore, ConfigError.ConfigError | Store.SessionStoreError> =>
   Layer.scopedContext(Config.unwrap(config).pipe(Effect.flatMap(make), Effect.map(toContext)))
+
+/**
+ * `layer`, typed as providing only the generic `Store.SessionStore` (not the `RedisStore` tag).
+ *
+ * Use it where layers of different engines must share one type, such as an engine chosen at run time:
+ *
+ * ```ts
+ * const StoreLive = process.env.SESSION_STORE === "redis"
+ *   ? RedisStore.layerStore({ url: process.env.REDIS_URL })
+ *   : FileStore.layerStore({ path: "./sessions.log" })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStore = (
+  config?: RedisStoreConfig
+): Layer.Layer<Store.SessionStore, Store.SessionStoreError> => Layer.scoped(Store.SessionStore, make(config))

@@ -177,3 +177,21 @@ export const layer = (
   Layer.effectContext(
     Effect.map(make(options), (store) => Context.make(MemStore, store).pipe(Context.add(Store.SessionStore, store)))
   )
+
+/**
+ * `layer`, typed as providing only the generic `Store.SessionStore` (not the `MemStore` tag).
+ *
+ * Use it where layers of different engines must share one type, such as an engine chosen at run time:
+ *
+ * ```ts
+ * const StoreLive = process.env.SESSION_STORE === "redis"
+ *   ? RedisStore.layerStore({ url: process.env.REDIS_URL })
+ *   : FileStore.layerStore({ path: "./sessions.log" })
+ * ```
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerStore = (
+  options?: MemStoreOptions
+): Layer.Layer<Store.SessionStore, Store.SessionStoreError> => Layer.effect(Store.SessionStore, make(options))
