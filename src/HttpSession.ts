@@ -15,6 +15,8 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as Schema from "effect/Schema"
 import * as Commit from "./core/commit.js"
 import * as Cookie from "./core/cookie.js"
 import * as Errors from "./core/sessionError.js"
@@ -188,16 +190,35 @@ export const layerRouterGlobal = HttpLayerRouter.middleware<{ provides: Session.
 )
 
 /**
+ * The `SessionError`s of one status as an empty `HttpApi` error response. Effect 3's `HttpApi` answers a handler's
+ * error itself, by encoding it with the endpoint's error schemas (a middleware cannot wrap the handler as on
+ * Effect 4), so the status is chosen by which member of the union accepts the error, and the encoding is where the
+ * error is logged (once: encoding answers it). A generated client decodes a 503 as `StoreUnavailable` and a 500 as
+ * `Corrupt` (it cannot tell which error the server had).
+ */
+const emptyAnswer = (status: 503 | 500, decodesAs: Session.SessionErrorReason) =>
+  Schema.transformOrFail(
+    Schema.Void,
+    Schema.typeSchema(Session.SessionError).pipe(Schema.filter((error) => Errors.httpStatus(error.reason) === status)),
+    {
+      strict: true,
+      decode: () => ParseResult.succeed(new Session.SessionError({ reason: decodesAs })),
+      encode: (error) => Effect.as(logUnhandled(error), undefined)
+    }
+  ).annotations(HttpApiSchema.annotations({ status }))
+
+/**
  * The `HttpApi` middleware tag: add it to a group or endpoint with `.middleware(HttpSession.HttpApiSession)` and
- * provide `HttpSession.layerHttpApi`. Handlers then use `Session`; a `SessionError` they do not handle is
- * answered with 503 and a body holding only its `reason` and key name.
+ * provide `HttpSession.layerHttpApi`. Handlers then use `Session`; a `SessionError` they do not handle is answered
+ * as by the other adapters: an empty 503 (store failures) or 500 (anything else), logged once. No internals reach
+ * the client.
  *
  * @since 0.1.0
  * @category HttpApi
  */
 export class HttpApiSession extends HttpApiMiddleware.Tag<HttpApiSession>()("effect-session/HttpApiSession", {
   provides: Session.Session,
-  failure: Session.SessionError.annotations(HttpApiSchema.annotations({ status: 503 }))
+  failure: Schema.Union(emptyAnswer(503, "StoreUnavailable"), emptyAnswer(500, "Corrupt"))
 }) {}
 
 /**

@@ -8,6 +8,8 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -50,9 +52,9 @@ export type SessionErrorReason = typeof SessionErrorReason.Type
 
 /**
  * The error of every session operation. It carries its `cause` and a `description` for logs; its encoded form holds
- * only the `reason` and the key name. One that the handler leaves unhandled is answered by the `HttpSession`
- * adapters: `middleware` and `layerRouter` with an empty 503 (store failures) or 500 (anything else), `HttpApiSession`
- * with a 503 carrying that encoded form. No internals reach the client.
+ * only the `reason` and the key name. The `HttpSession` adapters (`HttpApiSession` included) answer one that the
+ * handler leaves unhandled with an empty 503 (store failures) or 500 (anything else), and log it once (with the key
+ * name, never the token): no internals reach the client.
  *
  * @since 0.1.0
  * @category errors
@@ -194,10 +196,35 @@ const toConfig = (options: ResolvedSessionOptions): SessionConfig => ({
 export interface SessionKey<A, I = A> {
   readonly name: string
   readonly schema: Schema.Schema<A, I>
+  /** What `get` and `pop` do with a stored value the schema cannot decode (see `KeyOptions`). Absent: `"error"`. */
+  readonly onDecodeError?: "error" | "absent" | undefined
   /** @internal */
   readonly decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
   /** @internal */
   readonly encode: (a: A) => Effect.Effect<I, ParseResult.ParseError>
+}
+
+/**
+ * Options of `Session.key`.
+ *
+ * @since 0.1.0
+ * @category keys
+ */
+export interface KeyOptions {
+  /**
+   * What `get` and `pop` do with a stored value that the key's schema cannot decode (a value stored before a deploy
+   * changed the key's schema):
+   *
+   * - `"error"` (default): fail with a `SessionError` of reason `Decode` naming the key. Unhandled, the response is
+   *   an empty 500 and the error is logged once.
+   * - `"absent"`: read it as no value (`None`); `pop` removes it, and the next `set` replaces it.
+   *
+   * When a key's schema changes incompatibly, either give the key a new name (the old value is simply never read
+   * again and leaves with the session), or keep the name and declare it with `onDecodeError: "absent"` so that
+   * sessions written by the old version read as if the key were unset. A schema that can still decode the old form
+   * (a `Schema.Union` of the old and new forms, transformed to the new) migrates the values instead.
+   */
+  readonly onDecodeError?: "error" | "absent" | undefined
 }
 
 /**
@@ -210,14 +237,17 @@ export interface SessionKey<A, I = A> {
  *
  * const UserId = Session.key("userId", Schema.String)
  * const Cart = Session.key("cart", Schema.Array(Schema.Struct({ sku: Schema.String, qty: Schema.Int })))
+ * // a cart stored by a release whose schema was different reads as no cart instead of failing
+ * const LenientCart = Session.key("cart", Schema.Array(Schema.String), { onDecodeError: "absent" })
  * ```
  *
  * @since 0.1.0
  * @category keys
  */
-export const key = <A, I>(name: string, schema: Schema.Schema<A, I>): SessionKey<A, I> => ({
+export const key = <A, I>(name: string, schema: Schema.Schema<A, I>, options?: KeyOptions): SessionKey<A, I> => ({
   name,
   schema,
+  onDecodeError: options?.onDecodeError ?? "error",
   decode: Schema.decodeUnknown(schema),
   encode: Schema.encode(schema)
 })
@@ -359,6 +389,33 @@ export const makeManager = (
 export const layer = (options?: SessionOptions): Layer.Layer<SessionManager, SessionError, Store.SessionStore> =>
   Layer.effect(SessionManager, makeManager(options))
 
+/**
+ * `layer`, with its options read from `Config`. Nested options (`cookie`) take a record of configs, or one
+ * config for the whole object.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * const SessionLive = Session.layerConfig({
+ *   lifetime: Config.duration("SESSION_LIFETIME").pipe(Config.withDefault("12 hours")),
+ *   idleTimeout: Config.duration("SESSION_IDLE_TIMEOUT").pipe(Config.withDefault("30 minutes")),
+ *   cookie: {
+ *     name: Config.string("SESSION_COOKIE").pipe(Config.withDefault("session")),
+ *     secure: Config.boolean("SESSION_COOKIE_SECURE").pipe(Config.withDefault(true))
+ *   }
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<SessionOptions>
+): Layer.Layer<SessionManager, ConfigError.ConfigError | SessionError, Store.SessionStore> =>
+  Layer.effect(SessionManager, Effect.flatMap(Config.unwrap(config), makeManager))
+
 // -----------------------------------------------------------------------------
 // one request's session: the Effect shell around the core `SessionState`
 // -----------------------------------------------------------------------------
@@ -385,10 +442,13 @@ class RequestSession implements SessionHandle {
   }
 
   decode<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
-    return Effect.mapBoth(key.decode(encoded), {
-      onFailure: (cause) => new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause }),
-      onSuccess: Option.some
-    })
+    return Effect.catchAll(
+      Effect.map(key.decode(encoded), Option.some),
+      (cause) =>
+        key.onDecodeError === "absent"
+          ? Effect.succeedNone
+          : Effect.fail(new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause }))
+    )
   }
 
   encode<A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<I, SessionError> {

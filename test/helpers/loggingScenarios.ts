@@ -3,7 +3,7 @@
  * of its server into `lines` (a `Logger` that pushes into an array) and calls these.
  */
 import assert from "node:assert/strict"
-import type { FetchJar } from "./jar.js"
+import type { FetchJar, Reply } from "./jar.js"
 
 /** One collected log line: its level (`"ERROR"`, `"WARN"`, ... in upper case) and its message parts joined. */
 export interface LogLine {
@@ -15,7 +15,7 @@ export interface LogLine {
 export const TOKEN = "A".repeat(43)
 
 /** The lines one request logs (`lines` is emptied first). */
-const linesOf = async (lines: Array<LogLine>, request: () => Promise<{ readonly status: number }>) => {
+const linesOf = async (lines: Array<LogLine>, request: () => Promise<Reply>) => {
   lines.length = 0
   const reply = await request()
   // the server logs before it writes the response; give a late logger a moment all the same
@@ -48,4 +48,29 @@ export const outageLogsOnce = async (jar: FetchJar, lines: Array<LogLine>) => {
     assert.match(logged[0]!.message, /store/, path)
     noToken(logged, TOKEN)
   }
+}
+
+/**
+ * A key's schema changed between two deploys: `/put` stores `"socks"` under `cart` with a string schema, `/get`
+ * reads `cart` with a number schema and leaves the `Decode` error unhandled, `/lenient` reads it with
+ * `onDecodeError: "absent"` and answers `absent` for `None`. Every adapter answers the unhandled error alike (an
+ * empty 500) and logs it once, naming the key and never the token.
+ */
+export const schemaChangeAnswers = async (jar: FetchJar, lines: Array<LogLine>) => {
+  const put = await jar.fetch("/put")
+  assert.equal(put.status, 200)
+  const token = jar.get("session")
+  assert.ok(token !== undefined, "/put set the session cookie")
+
+  const { logged, reply } = await linesOf(lines, () => jar.fetch("/get"))
+  assert.equal(reply.status, 500, "an unhandled Decode error is not a store failure")
+  assert.equal(reply.body, "", "nothing about the error reaches the client")
+  assert.deepEqual(logged.map((l) => l.level), ["ERROR"], `/get logs one line: ${JSON.stringify(logged)}`)
+  assert.match(logged[0]!.message, /Decode \(key "cart"\)/)
+  noToken(logged, token)
+
+  const lenient = await linesOf(lines, () => jar.fetch("/lenient"))
+  assert.equal(lenient.reply.status, 200)
+  assert.match(lenient.reply.body, /absent/, "an undecodable value reads as absent")
+  assert.deepEqual(lenient.logged, [], "a value read as absent is not an error")
 }

@@ -8,6 +8,7 @@
  * @since 1.0.0
  */
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -192,10 +193,35 @@ const toConfig = (options: ResolvedSessionOptions): SessionConfig => ({
 export interface SessionKey<A, I = A> {
   readonly name: string
   readonly schema: Schema.Codec<A, I>
+  /** What `get` and `pop` do with a stored value the schema cannot decode (see `KeyOptions`). Absent: `"error"`. */
+  readonly onDecodeError?: "error" | "absent" | undefined
   /** @internal */
   readonly decode: (u: unknown) => Effect.Effect<A, Schema.SchemaError>
   /** @internal */
   readonly encode: (a: A) => Effect.Effect<I, Schema.SchemaError>
+}
+
+/**
+ * Options of `Session.key`.
+ *
+ * @since 1.0.0
+ * @category keys
+ */
+export interface KeyOptions {
+  /**
+   * What `get` and `pop` do with a stored value that the key's schema cannot decode (a value stored before a deploy
+   * changed the key's schema):
+   *
+   * - `"error"` (default): fail with a `SessionError` of reason `Decode` naming the key. Unhandled, the response is
+   *   an empty 500 and the error is logged once.
+   * - `"absent"`: read it as no value (`None`); `pop` removes it, and the next `set` replaces it.
+   *
+   * When a key's schema changes incompatibly, either give the key a new name (the old value is simply never read
+   * again and leaves with the session), or keep the name and declare it with `onDecodeError: "absent"` so that
+   * sessions written by the old version read as if the key were unset. A schema that can still decode the old form
+   * (a `Schema.Union` of the old and new forms, transformed to the new) migrates the values instead.
+   */
+  readonly onDecodeError?: "error" | "absent" | undefined
 }
 
 /**
@@ -208,12 +234,14 @@ export interface SessionKey<A, I = A> {
  *
  * const UserId = Session.key("userId", Schema.String)
  * const Cart = Session.key("cart", Schema.Array(Schema.Struct({ sku: Schema.String, qty: Schema.Int })))
+ * // a cart stored by a release whose schema was different reads as no cart instead of failing
+ * const LenientCart = Session.key("cart", Schema.Array(Schema.String), { onDecodeError: "absent" })
  * ```
  *
  * @since 1.0.0
  * @category keys
  */
-export const key = <A, I>(name: string, schema: Schema.Codec<A, I>): SessionKey<A, I> => {
+export const key = <A, I>(name: string, schema: Schema.Codec<A, I>, options?: KeyOptions): SessionKey<A, I> => {
   // Effect 4 schemas of non-JSON types (DateTimeUtc, Date, Option...) encode to the value itself: their canonical
   // JSON codec is what a session stores, so that every value `set` accepts can be read back (a `...FromString`
   // schema keeps its string form, as on the Effect 3 line)
@@ -221,6 +249,7 @@ export const key = <A, I>(name: string, schema: Schema.Codec<A, I>): SessionKey<
   return {
     name,
     schema,
+    onDecodeError: options?.onDecodeError ?? "error",
     decode: Schema.decodeUnknownEffect(codec),
     encode: Schema.encodeEffect(codec)
   }
@@ -362,6 +391,33 @@ export const makeManager = (
 export const layer = (options?: SessionOptions): Layer.Layer<SessionManager, SessionError, Store.SessionStore> =>
   Layer.effect(SessionManager, makeManager(options))
 
+/**
+ * `layer`, with its options read from `Config`. Nested options (`cookie`) take a record of configs, or one
+ * config for the whole object.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * const SessionLive = Session.layerConfig({
+ *   lifetime: Config.Duration("SESSION_LIFETIME").pipe(Config.withDefault("12 hours")),
+ *   idleTimeout: Config.Duration("SESSION_IDLE_TIMEOUT").pipe(Config.withDefault("30 minutes")),
+ *   cookie: {
+ *     name: Config.String("SESSION_COOKIE").pipe(Config.withDefault("session")),
+ *     secure: Config.Boolean("SESSION_COOKIE_SECURE").pipe(Config.withDefault(true))
+ *   }
+ * })
+ * ```
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Wrap<SessionOptions>
+): Layer.Layer<SessionManager, Config.ConfigError | SessionError, Store.SessionStore> =>
+  Layer.effect(SessionManager, Effect.flatMap(Config.unwrap(config), makeManager))
+
 // -----------------------------------------------------------------------------
 // one request's session: the Effect shell around the core `SessionState`
 // -----------------------------------------------------------------------------
@@ -388,10 +444,13 @@ class RequestSession implements SessionHandle {
   }
 
   decode<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
-    return Effect.mapBoth(key.decode(encoded), {
-      onFailure: (cause) => new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause }),
-      onSuccess: Option.some
-    })
+    return Effect.catch(
+      Effect.map(key.decode(encoded), Option.some),
+      (cause) =>
+        key.onDecodeError === "absent"
+          ? Effect.succeedNone
+          : Effect.fail(new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause }))
+    )
   }
 
   encode<A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<I, SessionError> {

@@ -4,15 +4,22 @@
  */
 import { describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
+import * as HttpApi from "effect/http-api/HttpApi"
+import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
+import * as HttpApiEndpoint from "effect/http-api/HttpApiEndpoint"
+import * as HttpApiGroup from "effect/http-api/HttpApiGroup"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
+import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import { type LogLine, outageLogsOnce } from "../../../test/helpers/loggingScenarios.js"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { type LogLine, outageLogsOnce, schemaChangeAnswers } from "../../../test/helpers/loggingScenarios.js"
 import * as HttpSession from "../src/HttpSession.js"
 import * as MemStore from "../src/MemStore.js"
 import * as Session from "../src/Session.js"
 import * as Store from "../src/Store.js"
-import { serve, ServerLive } from "./helpers/http.js"
+import { baseUrl, CookieJar, serve, ServerLive } from "./helpers/http.js"
 import { Message } from "./sessionSuite.js"
 
 /** A logger that collects every line into `lines`, in place of the default one. */
@@ -24,7 +31,87 @@ const collect = (lines: Array<LogLine>) =>
     })
   ])
 
+// the key `cart` before and after a deploy that changed its schema, and read leniently
+const CartV1 = Session.key("cart", Schema.String)
+const CartV2 = Session.key("cart", Schema.Number)
+const CartLenient = Session.key("cart", Schema.Number, { onDecodeError: "absent" })
+
+const put = Effect.as(Session.set(CartV1, "socks"), HttpServerResponse.text("OK"))
+const get = Effect.map(Session.get(CartV2), (n) => HttpServerResponse.text(String(n)))
+const lenient = Effect.map(
+  Session.get(CartLenient),
+  (n) => HttpServerResponse.text(Option.match(n, { onNone: () => "absent", onSome: String }))
+)
+const routes = HttpRouter.addAll([
+  HttpRouter.route("GET", "/put", put),
+  HttpRouter.route("GET", "/get", get),
+  HttpRouter.route("GET", "/lenient", lenient)
+])
+
+class Carts extends HttpApiGroup.make("carts")
+  .add(
+    HttpApiEndpoint.get("put", "/put", { success: Schema.String }),
+    HttpApiEndpoint.get("get", "/get", { success: Schema.String }),
+    HttpApiEndpoint.get("lenient", "/lenient", { success: Schema.String })
+  )
+  .middleware(HttpSession.HttpApiSession)
+{}
+class CartApi extends HttpApi.make("carts").add(Carts) {}
+const CartsLive = HttpApiBuilder.group(
+  CartApi,
+  "carts",
+  (h) =>
+    h.handle("put", () => Effect.as(Session.set(CartV1, "socks"), "OK"))
+      .handle("get", () => Effect.map(Session.get(CartV2), String))
+      .handle("lenient", () =>
+        Effect.map(Session.get(CartLenient), Option.match({ onNone: () => "absent", onSome: String })))
+).pipe(Layer.provide(HttpSession.layerHttpApi))
+const CartApiLive = HttpApiBuilder.layer(CartApi).pipe(Layer.provide(CartsLive))
+
+/** Serves a router app layer on a fresh server (in the test's scope) and returns a jar pointed at it. */
+const serveRouter = <E, R>(app: Layer.Layer<never, E, R>) =>
+  Effect.gen(function*() {
+    const context = yield* Layer.build(
+      HttpRouter.serve(app, { disableLogger: true, disableListenLog: true }).pipe(
+        Layer.provideMerge(ServerLive),
+        Layer.provide(Session.layer()),
+        Layer.provide(MemStore.layer())
+      )
+    )
+    return new CookieJar(yield* Effect.provideContext(baseUrl, context))
+  })
+
 describe("logging", () => {
+  it.live("a schema change, HttpSession.middleware: an empty 500, logged once with the key", () => {
+    const lines: Array<LogLine> = []
+    return Effect.gen(function*() {
+      const jar = yield* serve(HttpSession.middleware(yield* HttpRouter.toHttpEffect(routes)))
+      yield* Effect.promise(() => schemaChangeAnswers(jar, lines))
+    }).pipe(
+      Effect.provide(ServerLive),
+      Effect.provide(Session.layer()),
+      Effect.provide(MemStore.layer()),
+      Effect.scoped,
+      Effect.provide(collect(lines))
+    )
+  })
+
+  it.live("a schema change, HttpSession.layerRouter: an empty 500, logged once with the key", () => {
+    const lines: Array<LogLine> = []
+    return Effect.gen(function*() {
+      const jar = yield* serveRouter(routes.pipe(Layer.provide(HttpSession.layerRouter)))
+      yield* Effect.promise(() => schemaChangeAnswers(jar, lines))
+    }).pipe(Effect.scoped, Effect.provide(collect(lines)))
+  })
+
+  it.live("a schema change, HttpApiSession: an empty 500, logged once with the key", () => {
+    const lines: Array<LogLine> = []
+    return Effect.gen(function*() {
+      const jar = yield* serveRouter(CartApiLive)
+      yield* Effect.promise(() => schemaChangeAnswers(jar, lines))
+    }).pipe(Effect.scoped, Effect.provide(collect(lines)))
+  })
+
   it.live("a store outage: one line per failed request", () => {
     const lines: Array<LogLine> = []
     return Effect.gen(function*() {
