@@ -27,6 +27,8 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -350,3 +352,34 @@ export const layerStore = (
   options: FileStoreOptions
 ): Layer.Layer<Store.SessionStore, Store.SessionStoreError, FileSystem.FileSystem> =>
   Layer.scoped(Store.SessionStore, make(options))
+
+/**
+ * `layer`, with its options read from `Config`. It needs a platform `FileSystem`.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { FileStore } from "effect-session"
+ *
+ * const SessionsLive = FileStore.layerConfig({
+ *   path: Config.string("SESSION_FILE"),
+ *   sync: Config.literal("always", "everysec", "never")("SESSION_SYNC").pipe(Config.withDefault("everysec"))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<FileStoreOptions>
+): Layer.Layer<
+  Store.SessionStore | FileStore,
+  ConfigError.ConfigError | Store.SessionStoreError,
+  FileSystem.FileSystem
+> =>
+  Layer.scopedContext(
+    Config.unwrap(config).pipe(
+      Effect.flatMap(make),
+      Effect.map((store) => Context.make(FileStore, store).pipe(Context.add(Store.SessionStore, store)))
+    )
+  )

@@ -7,6 +7,8 @@
  * @since 0.1.0
  */
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -195,3 +197,30 @@ export const layer = (
 export const layerStore = (
   options?: MemStoreOptions
 ): Layer.Layer<Store.SessionStore, Store.SessionStoreError> => Layer.scoped(Store.SessionStore, make(options))
+
+/**
+ * `layer`, with its options read from `Config`.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { MemStore } from "effect-session"
+ *
+ * const SessionsLive = MemStore.layerConfig({
+ *   cleanupInterval: Config.duration("SESSION_CLEANUP_INTERVAL").pipe(Config.withDefault("1 minute")),
+ *   maxSessions: Config.integer("SESSION_MAX").pipe(Config.withDefault(100_000))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Config.Wrap<MemStoreOptions>
+): Layer.Layer<Store.SessionStore | MemStore, ConfigError.ConfigError | Store.SessionStoreError> =>
+  Layer.scopedContext(
+    Config.unwrap(config).pipe(
+      Effect.flatMap(make),
+      Effect.map((store) => Context.make(MemStore, store).pipe(Context.add(Store.SessionStore, store)))
+    )
+  )

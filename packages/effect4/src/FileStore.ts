@@ -26,6 +26,7 @@
  * @since 1.0.0
  */
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -350,3 +351,30 @@ export const layerStore = (
   options: FileStoreOptions
 ): Layer.Layer<Store.SessionStore, Store.SessionStoreError, FileSystem.FileSystem> =>
   Layer.effect(Store.SessionStore, make(options))
+
+/**
+ * `layer`, with its options read from `Config`. It needs a platform `FileSystem`.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { FileStore } from "effect-session"
+ *
+ * const SessionsLive = FileStore.layerConfig({
+ *   path: Config.String("SESSION_FILE"),
+ *   sync: Config.Literals(["always", "everysec", "never"], "SESSION_SYNC").pipe(Config.withDefault("everysec"))
+ * })
+ * ```
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Wrap<FileStoreOptions>
+): Layer.Layer<Store.SessionStore | FileStore, Config.ConfigError | Store.SessionStoreError, FileSystem.FileSystem> =>
+  Layer.effectContext(
+    Config.unwrap(config).pipe(
+      Effect.flatMap(make),
+      Effect.map((store) => Context.make(FileStore, store).pipe(Context.add(Store.SessionStore, store)))
+    )
+  )

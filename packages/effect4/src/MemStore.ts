@@ -7,6 +7,7 @@
  * @since 1.0.0
  */
 import * as Clock from "effect/Clock"
+import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -195,3 +196,30 @@ export const layer = (
 export const layerStore = (
   options?: MemStoreOptions
 ): Layer.Layer<Store.SessionStore, Store.SessionStoreError> => Layer.effect(Store.SessionStore, make(options))
+
+/**
+ * `layer`, with its options read from `Config`.
+ *
+ * @example
+ * ```ts
+ * import { Config } from "effect"
+ * import { MemStore } from "effect-session"
+ *
+ * const SessionsLive = MemStore.layerConfig({
+ *   cleanupInterval: Config.Duration("SESSION_CLEANUP_INTERVAL").pipe(Config.withDefault("1 minute")),
+ *   maxSessions: Config.Int("SESSION_MAX").pipe(Config.withDefault(100_000))
+ * })
+ * ```
+ *
+ * @since 1.0.0
+ * @category layers
+ */
+export const layerConfig = (
+  config: Config.Wrap<MemStoreOptions>
+): Layer.Layer<Store.SessionStore | MemStore, Config.ConfigError | Store.SessionStoreError> =>
+  Layer.effectContext(
+    Config.unwrap(config).pipe(
+      Effect.flatMap(make),
+      Effect.map((store) => Context.make(MemStore, store).pipe(Context.add(Store.SessionStore, store)))
+    )
+  )
