@@ -3,13 +3,15 @@
  * with SESSION_STORE=redis the sessions go to Redis and no log file is created; otherwise to the FileStore log.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Option, Schema } from "effect"
+import { DateTime, Effect, Option, Schema } from "effect"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { vi } from "vitest"
 import { rawCommand, RedisServer, unavailableReason } from "../../../../test/helpers/redis.js"
+import * as MemStore from "../../src/MemStore.js"
 import * as Session from "../../src/Session.js"
+import * as Store from "../../src/Store.js"
 
 const user = Session.key("user", Schema.String)
 
@@ -63,5 +65,13 @@ describe("engine chosen from an environment variable (README)", () => {
     assert.deepStrictEqual(value, Option.some("alice"))
     assert.isFalse(Fs.existsSync(file))
     assert.strictEqual(await rawCommand(server!.port, "DBSIZE"), ":1\r\n")
+  })
+
+  it("MemStore.layerStore provides the generic SessionStore: what it saves is found", async () => {
+    const found = await Effect.gen(function*() {
+      yield* Store.save("token", new Uint8Array([7]), DateTime.makeUnsafe(Date.now() + 60_000))
+      return yield* Store.find("token")
+    }).pipe(Effect.provide(MemStore.layerStore({ maxSessions: 10 })), Effect.runPromise)
+    assert.deepStrictEqual(Option.map(found, Array.from), Option.some([7]))
   })
 })
