@@ -35,12 +35,13 @@ import * as Session from "./Session.js"
 export const applyCommit = (
   response: HttpServerResponse.HttpServerResponse,
   options: Session.ResolvedSessionOptions,
-  result: Session.CommitResult
+  result: Session.CommitResult,
+  secure?: boolean
 ): HttpServerResponse.HttpServerResponse => {
   const changes = Cookie.responseChanges(options.cookie, result, {
     vary: response.headers["vary"],
     cacheControl: response.headers["cache-control"]
-  })
+  }, secure)
   let out = response
   if (changes.vary !== undefined) out = HttpServerResponse.setHeader(out, "vary", changes.vary)
   if (changes.setCookie !== undefined) {
@@ -53,6 +54,31 @@ export const applyCommit = (
   }
   if (changes.cacheControl !== undefined) out = HttpServerResponse.setHeader(out, "cache-control", changes.cacheControl)
   return out
+}
+
+/** What the cookie rules need to know of a request (see `Cookie.security`). */
+const requestFacts = (request: HttpServerRequest.HttpServerRequest, trustProxy: boolean): Cookie.RequestFacts => ({
+  tls: Cookie.connectionIsTls(request.source),
+  forwardedProto: request.headers["x-forwarded-proto"],
+  host: request.headers["host"],
+  trustProxy
+})
+
+/**
+ * Applies a commit's outcome with the `Secure` attribute this request calls for, warning (once per session layer)
+ * when a `Secure` cookie is set over plain HTTP to a host that is not the local machine.
+ */
+const respond = (
+  manager: Session.SessionManagerService,
+  facts: Cookie.RequestFacts,
+  response: HttpServerResponse.HttpServerResponse,
+  result: Session.CommitResult
+) => {
+  const { secure, warn } = Cookie.security(manager.options.cookie, facts)
+  const out = applyCommit(response, manager.options, result, secure)
+  return warn && result._tag !== "Unchanged" && Cookie.firstWarning(manager)
+    ? Effect.as(Effect.logWarning(Cookie.insecureWarning(manager.options.cookie, facts.host)), out)
+    : Effect.succeed(out)
 }
 
 /** Logs a `SessionError` the session did not log where it happened (see `Errors.loggedWhereItHappened`). */
@@ -90,10 +116,11 @@ export const begin: Effect.Effect<
     const manager = Context.get(context, Session.SessionManager)
     const request = Context.get(context, HttpServerRequest.HttpServerRequest)
     const handle = manager.begin(Cookie.read(request.headers["cookie"], manager.options.cookie.name))
+    const facts = requestFacts(request, manager.options.trustProxy)
     return Effect.as(
       HttpApp.appendPreResponseHandler((_request, response) =>
         Effect.catchAll(
-          Effect.map(handle.commit, (result) => applyCommit(response, manager.options, result)),
+          Effect.flatMap(handle.commit, (result) => respond(manager, facts, response, result)),
           (error) =>
             Effect.as(
               logUnhandled(error),

@@ -132,6 +132,12 @@ export interface SessionOptions {
    * file) holds no usable cookie value.
    */
   readonly hashTokenInStore?: boolean | undefined
+  /**
+   * Default `false`. `true`: the app runs behind a proxy that terminates TLS and sets `X-Forwarded-Proto`, and that
+   * header is believed when `cookie.secure` is `"auto"`. Leave it `false` when clients can reach the app directly:
+   * any client can send the header.
+   */
+  readonly trustProxy?: boolean | undefined
 }
 
 /**
@@ -145,6 +151,7 @@ export interface ResolvedSessionOptions {
   readonly idleTimeout: Option.Option<Duration.Duration>
   readonly cookie: Cookie.ResolvedCookie
   readonly hashTokenInStore: boolean
+  readonly trustProxy: boolean
 }
 
 const invalidOptions = (description: string) => new SessionError({ reason: "InvalidOptions", description })
@@ -172,7 +179,13 @@ export const resolveOptions = (options: SessionOptions = {}): Effect.Effect<Reso
       : Option.some(yield* positiveDuration("idleTimeout", options.idleTimeout))
     const cookie = Cookie.resolve(options.cookie)
     if (cookie._tag === "Invalid") return yield* invalidOptions(cookie.description)
-    return { lifetime, idleTimeout, cookie: cookie.cookie, hashTokenInStore: options.hashTokenInStore ?? true }
+    return {
+      lifetime,
+      idleTimeout,
+      cookie: cookie.cookie,
+      hashTokenInStore: options.hashTokenInStore ?? true,
+      trustProxy: options.trustProxy ?? false
+    }
   })
 
 const toConfig = (options: ResolvedSessionOptions): SessionConfig => ({

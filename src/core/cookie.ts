@@ -16,8 +16,14 @@ export interface CookieOptions {
   readonly path?: string | undefined
   /** Default `true`: scripts in the page cannot read the cookie. */
   readonly httpOnly?: boolean | undefined
-  /** Default `true`: the cookie is only sent over HTTPS (browsers treat `localhost` as secure). */
-  readonly secure?: boolean | undefined
+  /**
+   * Default `true`: the cookie is only sent over HTTPS (browsers treat `localhost` as secure). `"auto"`: `Secure`
+   * when the request came over HTTPS (a TLS connection, or `X-Forwarded-Proto: https` from a proxy trusted with
+   * the session option `trustProxy: true`), as Express' `secure: "auto"`. Rules that require `secure` (the
+   * `__Host-`/`__Secure-` prefixes, `sameSite: "none"`, `partitioned`) accept `"auto"`: over plain HTTP browsers
+   * drop such a cookie whatever its attributes.
+   */
+  readonly secure?: boolean | "auto" | undefined
   /** Default `"lax"`. `"none"` requires `secure`. */
   readonly sameSite?: "lax" | "strict" | "none" | undefined
   /** Default `false` (CHIPS). Requires `secure`. */
@@ -35,7 +41,7 @@ export interface ResolvedCookie {
   readonly domain: string | undefined
   readonly path: string
   readonly httpOnly: boolean
-  readonly secure: boolean
+  readonly secure: boolean | "auto"
   readonly sameSite: "lax" | "strict" | "none"
   readonly partitioned: boolean
   readonly persist: boolean
@@ -125,6 +131,102 @@ export const resolve = (options: CookieOptions = {}): ResolveResult => {
   return { _tag: "Ok", cookie }
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// is this request secure?
+
+/** What an adapter knows of a request, for `security`. @internal */
+export interface RequestFacts {
+  /** Whether the connection itself is TLS (see `connectionIsTls`). */
+  readonly tls: boolean
+  /** The `X-Forwarded-Proto` header, if any. */
+  readonly forwardedProto: string | undefined
+  /** The `Host` header, if any. */
+  readonly host: string | undefined
+  /** The session option `trustProxy`: whether `X-Forwarded-Proto` is believed. */
+  readonly trustProxy: boolean
+}
+
+/**
+ * Whether the request came over HTTPS: its connection is TLS, or (only with `trustProxy`) the first protocol of
+ * `X-Forwarded-Proto` (the one the client used, when proxies append theirs) is `https`. Without `trustProxy` the
+ * header is ignored: any client can send it.
+ *
+ * @internal
+ */
+export const requestIsHttps = (facts: RequestFacts): boolean => {
+  if (facts.tls) return true
+  if (!facts.trustProxy || facts.forwardedProto === undefined) return false
+  const first = facts.forwardedProto.split(",", 1)[0]!
+  return first.trim().toLowerCase() === "https"
+}
+
+/**
+ * Whether a `Host` header names the local machine as browsers' "potentially trustworthy" origins do: `localhost`,
+ * `127.0.0.1` or `[::1]`, with or without a port, in any letter case. Browsers keep a `Secure` cookie set over
+ * plain HTTP by such a host.
+ *
+ * @internal
+ */
+export const isLocalHost = (host: string | undefined): boolean => {
+  if (host === undefined) return false
+  const name = host.trim().toLowerCase().replace(/:\d*$/, "")
+  return name === "localhost" || name === "127.0.0.1" || name === "[::1]"
+}
+
+/**
+ * Whether a request's connection is TLS, from the platform's request object: a Node `IncomingMessage` (its
+ * socket's `encrypted`), or a web `Request` (an `https:` URL). Anything else: `false`.
+ *
+ * @internal
+ */
+export const connectionIsTls = (source: unknown): boolean => {
+  if (typeof source !== "object" || source === null) return false
+  const socket = (source as { readonly socket?: { readonly encrypted?: unknown } }).socket
+  if (typeof socket === "object" && socket !== null) return socket.encrypted === true
+  const url = (source as { readonly url?: unknown }).url
+  return typeof Request !== "undefined" && source instanceof Request && typeof url === "string" &&
+    url.startsWith("https:")
+}
+
+/**
+ * What the cookie's `Secure` attribute is for one request, and whether to warn: a `Secure` cookie set over a
+ * request not known to be HTTPS, whose host is not the local machine, is dropped by browsers (the session silently
+ * does not stick). `warn` is only the condition; the adapters log it once per layer.
+ *
+ * @internal
+ */
+export const security = (
+  cookie: ResolvedCookie,
+  facts: RequestFacts
+): { readonly secure: boolean; readonly warn: boolean } => {
+  const https = requestIsHttps(facts)
+  const secure = cookie.secure === "auto" ? https : cookie.secure
+  return { secure, warn: secure && !https && !isLocalHost(facts.host) }
+}
+
+/** The warning `security` asks for (no token, no cookie value). @internal */
+export const insecureWarning = (cookie: ResolvedCookie, host: string | undefined): string =>
+  `effect-session: the session cookie "${cookie.name}" is Secure but was set on a plain-HTTP request to ` +
+  `${JSON.stringify(host ?? "")}: browsers drop it, so sessions do not stick. Serve HTTPS, set cookie.secure: ` +
+  "\"auto\" (with trustProxy: true behind a proxy that sets X-Forwarded-Proto), or secure: false for local " +
+  "development. This is logged once."
+
+const warned = new WeakSet<object>()
+
+/**
+ * Whether this is the first warning for `owner` (a session layer's manager): `insecureWarning` is logged once per
+ * layer, not once per request.
+ *
+ * @internal
+ */
+export const firstWarning = (owner: object): boolean => {
+  if (warned.has(owner)) return false
+  warned.add(owner)
+  return true
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
 /**
  * The raw value of the first cookie named `name` in a `Cookie` header, without percent-decoding (a token is
  * base64url, so an encoded value is not a token). Browsers list the most specific cookie first.
@@ -175,13 +277,22 @@ export interface SetCookie {
 
 const EPOCH = new Date(0)
 
-/** The `Set-Cookie` a commit result asks for; `undefined` for `Unchanged`. @internal */
-export const setCookie = (cookie: ResolvedCookie, result: CommitResult): SetCookie | undefined => {
+/**
+ * The `Set-Cookie` a commit result asks for; `undefined` for `Unchanged`. `secure`: the `Secure` attribute for this
+ * request (see `security`; without it, `"auto"` counts as secure).
+ *
+ * @internal
+ */
+export const setCookie = (
+  cookie: ResolvedCookie,
+  result: CommitResult,
+  secure: boolean = cookie.secure !== false
+): SetCookie | undefined => {
   if (result._tag === "Unchanged") return undefined
   const base = {
     path: cookie.path,
     httpOnly: cookie.httpOnly,
-    secure: cookie.secure,
+    secure,
     sameSite: cookie.sameSite,
     partitioned: cookie.partitioned,
     ...(cookie.domain === undefined ? {} : { domain: cookie.domain })
@@ -220,14 +331,15 @@ const VARIES_ON_COOKIE = /(^|,)\s*(cookie|\*)\s*(,|$)/i
 export const responseChanges = (
   cookie: ResolvedCookie,
   result: CommitResult,
-  headers: { readonly vary: string | undefined; readonly cacheControl: string | undefined }
+  headers: { readonly vary: string | undefined; readonly cacheControl: string | undefined },
+  secure: boolean = cookie.secure !== false
 ): ResponseChanges => {
   const vary = headers.vary === undefined
     ? "Cookie"
     : VARIES_ON_COOKIE.test(headers.vary)
     ? undefined
     : `${headers.vary}, Cookie`
-  const set = setCookie(cookie, result)
+  const set = setCookie(cookie, result, secure)
   const cacheControl = set === undefined
     ? undefined
     : headers.cacheControl === undefined

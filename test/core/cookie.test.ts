@@ -3,11 +3,17 @@
  */
 import { assert, describe, it } from "vitest"
 import {
+  connectionIsTls,
   type CookieOptions,
+  firstWarning,
+  isLocalHost,
   read,
+  type RequestFacts,
+  requestIsHttps,
   resolve,
   type ResolvedCookie,
   responseChanges,
+  security,
   setCookie
 } from "../../src/core/cookie.js"
 
@@ -219,5 +225,76 @@ describe("what a commit adds to the response", () => {
       }
     })
     assert.strictEqual(changes.cacheControl, "no-cache=\"Set-Cookie\"")
+  })
+})
+
+describe("is this request secure? (cookie.secure \"auto\", the plain-HTTP warning)", () => {
+  const facts = (overrides: Partial<RequestFacts> = {}): RequestFacts => ({
+    tls: false,
+    forwardedProto: undefined,
+    host: "example.com",
+    trustProxy: false,
+    ...overrides
+  })
+
+  it("a TLS connection is HTTPS; X-Forwarded-Proto counts only with trustProxy, and only its first protocol", () => {
+    assert.isTrue(requestIsHttps(facts({ tls: true })))
+    assert.isFalse(requestIsHttps(facts()))
+    assert.isFalse(requestIsHttps(facts({ forwardedProto: "https" })), "any client can send the header")
+    assert.isTrue(requestIsHttps(facts({ forwardedProto: "https", trustProxy: true })))
+    assert.isTrue(requestIsHttps(facts({ forwardedProto: " HTTPS , http", trustProxy: true })))
+    assert.isFalse(requestIsHttps(facts({ forwardedProto: "http, https", trustProxy: true })))
+    assert.isFalse(requestIsHttps(facts({ forwardedProto: "", trustProxy: true })))
+    assert.isFalse(requestIsHttps(facts({ trustProxy: true })))
+  })
+
+  it("local hosts: localhost, 127.0.0.1 and [::1], with a port, in any case; nothing else", () => {
+    for (const host of ["localhost", "LocalHost:3000", "127.0.0.1", "127.0.0.1:80", "[::1]", "[::1]:8443"]) {
+      assert.isTrue(isLocalHost(host), host)
+    }
+    for (const host of [undefined, "", "example.com", "localhost.example.com", "127.0.0.2", "10.0.0.1:80", "::1"]) {
+      assert.isFalse(isLocalHost(host), String(host))
+    }
+  })
+
+  it("secure: \"auto\" follows the request; true and false do not; the warning only for Secure over remote HTTP", () => {
+    const auto = resolved({ secure: "auto" })
+    assert.deepStrictEqual(security(auto, facts()), { secure: false, warn: false })
+    assert.deepStrictEqual(security(auto, facts({ tls: true })), { secure: true, warn: false })
+    assert.deepStrictEqual(security(auto, facts({ forwardedProto: "https", trustProxy: true })), {
+      secure: true,
+      warn: false
+    })
+    const always = resolved()
+    assert.deepStrictEqual(security(always, facts()), { secure: true, warn: true })
+    assert.deepStrictEqual(security(always, facts({ host: "localhost:4000" })), { secure: true, warn: false })
+    assert.deepStrictEqual(security(always, facts({ forwardedProto: "https" })), { secure: true, warn: true })
+    assert.deepStrictEqual(security(always, facts({ tls: true })), { secure: true, warn: false })
+    assert.deepStrictEqual(security(resolved({ secure: false }), facts()), { secure: false, warn: false })
+  })
+
+  it("\"auto\" satisfies the rules that require secure; Set-Cookie carries the request's Secure", () => {
+    assert.strictEqual(resolved({ name: "__Host-s", secure: "auto" }).secure, "auto")
+    assert.strictEqual(resolved({ sameSite: "none", secure: "auto" }).sameSite, "none")
+    const result = { _tag: "SetCookie", token: "t", maxAge: undefined, expires: undefined } as const
+    assert.isFalse(setCookie(resolved({ secure: "auto" }), result, false)!.options.secure)
+    assert.isTrue(setCookie(resolved({ secure: "auto" }), result)!.options.secure, "without facts, auto is Secure")
+  })
+
+  it("connectionIsTls: a Node socket's encrypted flag, a web Request's https: URL", () => {
+    assert.isTrue(connectionIsTls({ socket: { encrypted: true } }))
+    assert.isFalse(connectionIsTls({ socket: {} }))
+    assert.isTrue(connectionIsTls(new Request("https://example.com/")))
+    assert.isFalse(connectionIsTls(new Request("http://example.com/")))
+    assert.isFalse(connectionIsTls(undefined))
+    assert.isFalse(connectionIsTls({ url: "https://example.com/" }), "a URL alone is not a connection")
+  })
+
+  it("firstWarning: once per owner", () => {
+    const a = {}
+    const b = {}
+    assert.isTrue(firstWarning(a))
+    assert.isFalse(firstWarning(a))
+    assert.isTrue(firstWarning(b))
   })
 })

@@ -3,6 +3,7 @@
  * of its server into `lines` (a `Logger` that pushes into an array) and calls these.
  */
 import assert from "node:assert/strict"
+import { request } from "node:http"
 import type { FetchJar, Reply } from "./jar.js"
 
 /** One collected log line: its level (`"ERROR"`, `"WARN"`, ... in upper case) and its message parts joined. */
@@ -73,4 +74,63 @@ export const schemaChangeAnswers = async (jar: FetchJar, lines: Array<LogLine>) 
   assert.equal(lenient.reply.status, 200)
   assert.match(lenient.reply.body, /absent/, "an undecodable value reads as absent")
   assert.deepEqual(lenient.logged, [], "a value read as absent is not an error")
+}
+
+/** A GET through `node:http` (which, unlike `fetch`, sends the `Host` header it is given): status and `Set-Cookie`. */
+const rawGet = (base: string, path: string, headers: Record<string, string>) =>
+  new Promise<{ readonly status: number; readonly setCookies: ReadonlyArray<string> }>((resolve, reject) => {
+    const req = request(base + path, { headers }, (res) => {
+      res.resume()
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, setCookies: res.headers["set-cookie"] ?? [] }))
+    })
+    req.on("error", reject)
+    req.end()
+  })
+
+const isSecure = (setCookie: string | undefined) => {
+  assert.ok(setCookie !== undefined, "a cookie is set")
+  return /;\s*Secure(;|$)/i.test(setCookie)
+}
+
+/**
+ * `cookie.secure: "auto"` over plain HTTP (`/put` sets the session): no `Secure` attribute, unless the request says
+ * `X-Forwarded-Proto: https` and the session options trust the proxy (`trustProxy`). Nothing is logged: the cookie
+ * works over HTTP.
+ */
+export const secureAutoScenario = async (base: string, trustProxy: boolean, lines: Array<LogLine>) => {
+  lines.length = 0
+  const plain = await rawGet(base, "/put", { host: "example.com" })
+  assert.equal(plain.status, 200)
+  assert.equal(isSecure(plain.setCookies[0]), false, "plain HTTP: not Secure")
+  const forwarded = await rawGet(base, "/put", { host: "example.com", "x-forwarded-proto": "https" })
+  assert.equal(
+    isSecure(forwarded.setCookies[0]),
+    trustProxy,
+    trustProxy ? "a trusted proxy says HTTPS: Secure" : "an untrusted X-Forwarded-Proto is ignored"
+  )
+  const chain = await rawGet(base, "/put", { host: "example.com", "x-forwarded-proto": "http, https" })
+  assert.equal(isSecure(chain.setCookies[0]), false, "the client's protocol is the first one")
+  assert.deepEqual(lines.filter((l) => l.level === "WARN" || l.level === "ERROR"), [])
+}
+
+/**
+ * The default `secure: true` over plain HTTP: the cookie stays `Secure`; a request whose `Host` is not the local
+ * machine logs one warning, once for the layer however many requests follow; `localhost`, `127.0.0.1` and `[::1]`
+ * hosts (which browsers treat as secure) log none; nor does a request a trusted proxy says is HTTPS.
+ */
+export const insecureWarningScenario = async (base: string, trustProxy: boolean, lines: Array<LogLine>) => {
+  lines.length = 0
+  for (const host of ["localhost:8080", "127.0.0.1", "[::1]:3000", "LOCALHOST"]) {
+    const reply = await rawGet(base, "/put", { host })
+    assert.equal(isSecure(reply.setCookies[0]), true)
+  }
+  if (trustProxy) await rawGet(base, "/put", { host: "example.com", "x-forwarded-proto": "https" })
+  assert.equal(lines.length, 0, `no warning for local hosts (nor a trusted HTTPS proxy): ${JSON.stringify(lines)}`)
+  for (let i = 0; i < 3; i++) {
+    const reply = await rawGet(base, "/put", { host: "example.com" })
+    assert.equal(isSecure(reply.setCookies[0]), true, "secure: true stays the default")
+  }
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  assert.deepEqual(lines.map((l) => l.level), ["WARN"], `one warning for the layer: ${JSON.stringify(lines)}`)
+  assert.match(lines[0]!.message, /Secure.*plain-HTTP.*example\.com/)
 }

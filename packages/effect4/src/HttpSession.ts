@@ -27,12 +27,13 @@ import * as Session from "./Session.js"
 const applyCommit = (
   response: HttpServerResponse.HttpServerResponse,
   cookie: Cookie.ResolvedCookie,
-  result: Session.CommitResult
+  result: Session.CommitResult,
+  secure?: boolean
 ): HttpServerResponse.HttpServerResponse => {
   const changes = Cookie.responseChanges(cookie, result, {
     vary: response.headers["vary"],
     cacheControl: response.headers["cache-control"]
-  })
+  }, secure)
   let out = response
   if (changes.vary !== undefined) out = HttpServerResponse.setHeader(out, "vary", changes.vary)
   if (changes.setCookie !== undefined) {
@@ -45,6 +46,31 @@ const applyCommit = (
   }
   if (changes.cacheControl !== undefined) out = HttpServerResponse.setHeader(out, "cache-control", changes.cacheControl)
   return out
+}
+
+/** What the cookie rules need to know of a request (see `Cookie.security`). */
+const requestFacts = (request: HttpServerRequest.HttpServerRequest, trustProxy: boolean): Cookie.RequestFacts => ({
+  tls: Cookie.connectionIsTls(request.source),
+  forwardedProto: request.headers["x-forwarded-proto"],
+  host: request.headers["host"],
+  trustProxy
+})
+
+/**
+ * Applies a commit's outcome with the `Secure` attribute this request calls for, warning (once per session layer)
+ * when a `Secure` cookie is set over plain HTTP to a host that is not the local machine.
+ */
+const respond = (
+  manager: Session.SessionManagerService,
+  facts: Cookie.RequestFacts,
+  response: HttpServerResponse.HttpServerResponse,
+  result: Session.CommitResult
+) => {
+  const { secure, warn } = Cookie.security(manager.options.cookie, facts)
+  const out = applyCommit(response, manager.options.cookie, result, secure)
+  return warn && result._tag !== "Unchanged" && Cookie.firstWarning(manager)
+    ? Effect.as(Effect.logWarning(Cookie.insecureWarning(manager.options.cookie, facts.host)), out)
+    : Effect.succeed(out)
 }
 
 /** Logs a `SessionError` the session did not log where it happened (see `Errors.loggedWhereItHappened`). */
@@ -77,9 +103,10 @@ const begin: Effect.Effect<
   const request = Context.get(context, HttpServerRequest.HttpServerRequest)
   const cookie = manager.options.cookie
   const handle = manager.begin(Cookie.read(request.headers["cookie"], cookie.name))
+  const facts = requestFacts(request, manager.options.trustProxy)
   HttpEffect.appendPreResponseHandlerUnsafe(context, (_request, response) =>
     Effect.catch(
-      Effect.map(handle.commit, (result) => applyCommit(response, cookie, result)),
+      Effect.flatMap(handle.commit, (result) => respond(manager, facts, response, result)),
       (error) =>
         Effect.as(logUnhandled(error), applyCommit(HttpServerResponse.empty({ status: 503 }), cookie, Commit.UNCHANGED))
     ))

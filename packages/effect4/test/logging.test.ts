@@ -14,7 +14,13 @@ import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { type LogLine, outageLogsOnce, schemaChangeAnswers } from "../../../test/helpers/loggingScenarios.js"
+import {
+  insecureWarningScenario,
+  type LogLine,
+  outageLogsOnce,
+  schemaChangeAnswers,
+  secureAutoScenario
+} from "../../../test/helpers/loggingScenarios.js"
 import * as HttpSession from "../src/HttpSession.js"
 import * as MemStore from "../src/MemStore.js"
 import * as Session from "../src/Session.js"
@@ -145,5 +151,38 @@ describe("logging", () => {
       )
       yield* Effect.promise(() => outageLogsOnce(jar, lines))
     }).pipe(Effect.provide(ServerLive), Effect.scoped, Effect.provide(collect(lines)))
+  })
+
+  describe("the Secure attribute over plain HTTP", () => {
+    /** Serves `/put` (through `middleware`) with `options` and runs `scenario` against it. */
+    const withServer = (
+      options: Session.SessionOptions,
+      scenario: (base: string, lines: Array<LogLine>) => Promise<void>
+    ) => {
+      const lines: Array<LogLine> = []
+      return Effect.gen(function*() {
+        const app = yield* HttpRouter.toHttpEffect(HttpRouter.add("GET", "/put", put))
+        const jar = yield* serve(HttpSession.middleware(app))
+        yield* Effect.promise(() => scenario(jar.base, lines))
+      }).pipe(
+        Effect.provide(ServerLive),
+        Effect.provide(Session.layer(options)),
+        Effect.provide(MemStore.layer()),
+        Effect.scoped,
+        Effect.provide(collect(lines))
+      )
+    }
+
+    it.live("secure: \"auto\" without trustProxy", () =>
+      withServer({ cookie: { secure: "auto" } }, (base, lines) => secureAutoScenario(base, false, lines)))
+    it.live("secure: \"auto\" with trustProxy", () =>
+      withServer(
+        { cookie: { secure: "auto" }, trustProxy: true },
+        (base, lines) => secureAutoScenario(base, true, lines)
+      ))
+    it.live("secure: true (default): one warning per layer for a plain-HTTP request to a remote host", () =>
+      withServer({}, (base, lines) => insecureWarningScenario(base, false, lines)))
+    it.live("secure: true behind a trusted proxy: no warning for its HTTPS requests", () =>
+      withServer({ trustProxy: true }, (base, lines) => insecureWarningScenario(base, true, lines)))
   })
 })
