@@ -107,6 +107,8 @@ export const make = (
     }).pipe(
       Effect.scoped,
       orIo("compact", "compaction failed"),
+      // the log was rewritten from memory meanwhile: this compaction has nothing left to do
+      Effect.catchAll((error) => superseded() ? Effect.void : Effect.fail(error)),
       Effect.onExit(() =>
         swapped ? Effect.void : Effect.zipRight(closeHandle(target), Effect.ignore(fs.remove(tmpPath, { force: true })))
       )

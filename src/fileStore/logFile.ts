@@ -13,12 +13,14 @@ import type * as PlatformError from "@effect/platform/Error"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import { groupRecords } from "../core/fileBatch.js"
-import type { LogSecret } from "../core/fileLog.js"
-import { FILE_MODE } from "../core/filePaths.js"
+import * as Integrity from "../core/fileIntegrity.js"
+import * as Log from "../core/fileLog.js"
+import { FILE_MODE, type LogPaths } from "../core/filePaths.js"
 import type * as Store from "../Store.js"
-import { closed, ioError } from "./errors.js"
+import { closed, ioError, isReason } from "./errors.js"
 
 /** An open file and the scope that closes it. @internal */
 export interface Handle {
@@ -77,15 +79,34 @@ export const syncDirectory = (fs: FileSystem.FileSystem, directory: string): Eff
     )
   )
 
+/** A file's identity, `device:inode`. */
+const identityOf = (info: FileSystem.File.Info): string => `${info.dev}:${Option.getOrElse(info.ino, () => "")}`
+
+/** Reads from the current position until `into` is full or the file ends; returns the bytes read. */
+const readAll = (file: FileSystem.File, into: Buffer): Effect.Effect<number, PlatformError.PlatformError> =>
+  Effect.gen(function*() {
+    let filled = 0
+    while (filled < into.length) {
+      const n = Number(yield* file.read(into.subarray(filled)))
+      if (n === 0) break
+      filled += n
+    }
+    return filled
+  })
+
 /** @internal */
 export class LogFile {
   private handle: Handle | undefined = undefined
   /** The end of the last good record: where the next batch is written. */
   end = 0
   /** The log's record marker and checksum key (set when the log is opened; kept by compactions and rewrites). */
-  secret!: LogSecret
+  secret!: Log.LogSecret
   /** Counts the files installed by `swap`: a compaction started before a swap must not swap in after it. */
   generation = 0
+  /** Rewrites the log from memory (`rewrite.ts`; set by the store once its index exists). */
+  repair: Effect.Effect<void, PlatformError.PlatformError> = Effect.void
+  /** When the file at the log's path and the header were last checked (wall clock, epoch milliseconds). */
+  private checkedAt = 0
   /** The store is closing or closed: no new writes, no compaction swaps in. */
   closed = false
   /** A failed write may have left bytes after `end`: truncate before the next one. */
@@ -101,18 +122,22 @@ export class LogFile {
      * otherwise take it back batch after batch.
      */
     private readonly gate: Effect.Latch,
+    private readonly fs: FileSystem.FileSystem,
+    readonly paths: LogPaths,
     /** Fsyncs the log's folder (after the log was created or renamed). */
     readonly syncFolder: Effect.Effect<void>
   ) {}
 
   /** A log file with nothing open yet (see `attach`); closing the current scope closes what is open then. */
-  static make(syncFolder: Effect.Effect<void>): Effect.Effect<LogFile, never, Scope.Scope> {
+  static make(fs: FileSystem.FileSystem, paths: LogPaths): Effect.Effect<LogFile, never, Scope.Scope> {
     return Effect.gen(function*() {
       const log = new LogFile(
         yield* Effect.makeSemaphore(1),
         yield* Effect.makeSemaphore(1),
         yield* Effect.makeLatch(true),
-        syncFolder
+        fs,
+        paths,
+        syncDirectory(fs, paths.folder)
       )
       yield* Effect.addFinalizer(() => log.release)
       return log
@@ -148,12 +173,8 @@ export class LogFile {
     fsync: boolean,
     onWritten: () => void
   ): Effect.Effect<void, PlatformError.PlatformError> {
-    return Effect.gen(this, function*() {
+    const write = Effect.gen(this, function*() {
       const file = this.file
-      if (this.needsTruncate) {
-        yield* file.truncate(this.end)
-        this.needsTruncate = false
-      }
       yield* file.seek(this.end, "start")
       for (const chunk of groupRecords(records)) yield* file.writeAll(chunk)
       if (fsync) yield* file.sync
@@ -171,10 +192,49 @@ export class LogFile {
             })
           )
         })
-      ),
-      this.writeLock.withPermits(1),
-      Effect.uninterruptible
+      )
     )
+    // first make sure the file is still the log this store wrote (it was not truncated, moved or replaced)
+    return Effect.zipRight(this.verify, write).pipe(this.writeLock.withPermits(1), Effect.uninterruptible)
+  }
+
+  /**
+   * Before each batch, under the write lock: checks that the open file is still the log this store wrote (its size
+   * at every batch; the file at its path and its header at most once a second), and rewrites the log from memory if
+   * not (see `core/fileIntegrity.ts`). Also takes back the bytes of a failed write.
+   */
+  private get verify(): Effect.Effect<void, PlatformError.PlatformError> {
+    return Effect.gen(this, function*() {
+      const file = this.file
+      const info = yield* file.stat
+      let size = Number(info.size)
+      if (this.needsTruncate && size > this.end) {
+        yield* file.truncate(this.end)
+        size = this.end
+      }
+      this.needsTruncate = false
+      let problem = Integrity.sizeMismatch(size, this.end)
+      const now = Date.now()
+      if (problem === undefined && Integrity.identityCheckDue(this.checkedAt, now)) {
+        this.checkedAt = now
+        const atPath = yield* this.fs.stat(this.paths.log).pipe(
+          Effect.map(identityOf),
+          Effect.catchIf((error) => isReason(error, "NotFound"), () => Effect.succeed(undefined))
+        )
+        problem = Integrity.identityMismatch(identityOf(info), atPath)
+        if (problem === undefined) {
+          const head = Buffer.alloc(Log.HEADER_SIZE)
+          yield* file.seek(0, "start")
+          const n = yield* readAll(file, head)
+          problem = Integrity.headerMismatch(head.subarray(0, n), Log.encodeHeader(this.secret))
+        }
+      }
+      if (problem === undefined) return
+      yield* Effect.logError(Integrity.repairMessage(this.paths.log, problem)).pipe(
+        Effect.annotateLogs({ path: this.paths.log, end: this.end, size })
+      )
+      yield* this.syncLock.withPermits(1)(this.repair)
+    })
   }
 
   /** Fsyncs the log if records were written since the last fsync, or always with `force`. */
@@ -220,6 +280,7 @@ export class LogFile {
       this.generation++
       this.needsTruncate = false
       this.dirty = false
+      this.checkedAt = Date.now()
       return Effect.zipRight(old === undefined ? Effect.void : closeHandle(old), this.syncFolder)
     })
   }

@@ -18,6 +18,10 @@
  * - One process at a time: a lock file, `${path}.lock`, makes a second store on the same path fail with a `Locked`
  *   error; a lock left by a process that died is taken over. (A lock written on another host, such as a previous
  *   container with another host name, is taken over once its owner has stopped refreshing it for 60 seconds.)
+ * - The log's real path is resolved once, at open: through a symbolic link, the store works on (and compacts) the
+ *   link's target, with its lock next to it. Before each write batch the store checks that the open file is still
+ *   the log it wrote (not truncated, moved or replaced, as logrotate does); if not, it rewrites the log from memory
+ *   before writing. Every file it creates has mode 0600.
  * - Every session is held in memory: size the process for the live data, plus the log's buffers.
  *
  * All I/O goes through the `FileSystem` service of `effect/FileSystem`, so the store runs wherever a platform
@@ -46,9 +50,10 @@ import { checkCompaction, checkOnCorruption, checkPathAndSync, type OnCorruption
 import * as Compaction from "./fileStore/compaction.js"
 import { closed, invalid } from "./fileStore/errors.js"
 import * as Lock from "./fileStore/lock.js"
-import { LogFile, syncDirectory } from "./fileStore/logFile.js"
+import { LogFile } from "./fileStore/logFile.js"
 import { open } from "./fileStore/open.js"
 import { resolveLogPaths } from "./fileStore/paths.js"
+import { rewriteLog } from "./fileStore/rewrite.js"
 import * as Writer from "./fileStore/writer.js"
 import * as Options from "./internal/options.js"
 import { sweepExpired } from "./internal/sweep.js"
@@ -207,7 +212,8 @@ export const make = (
 
     yield* Lock.acquire(fs, paths.lock, METHOD)
     const index = new FileIndex()
-    const log = yield* LogFile.make(syncDirectory(fs, paths.folder))
+    const log = yield* LogFile.make(fs, paths)
+    log.repair = rewriteLog(fs, paths, log, index)
     yield* open(fs, paths, log, index, METHOD, config.onCorruption)
 
     const compaction = Compaction.make(fs, paths, log, index, config.compaction)

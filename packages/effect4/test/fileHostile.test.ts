@@ -7,9 +7,12 @@
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import * as FileSystem from "effect/FileSystem"
+import * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -471,5 +474,139 @@ describe("FileStore: damage in the middle of the log", () => {
       assert.include(error, "format 1")
       assert.include(error, `the ${old.length - enclosing} bytes from offset ${enclosing} on`)
       assert.strictEqual(damagedFiles(dir).length, 1)
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+})
+
+/** Sleeps for real, whatever the clock. */
+const realSleep = (ms: number) => Effect.promise(() => new Promise((resolve) => setTimeout(resolve, ms)))
+
+/** The Node file system, where every fsync of a compaction's temporary file waits for `release` (after `reached`). */
+const gatedCompaction = (
+  gate: { readonly reached: Deferred.Deferred<void>; readonly release: Deferred.Deferred<void> }
+) =>
+  Layer.effect(
+    FileSystem.FileSystem,
+    Effect.map(FileSystem.FileSystem, (fs) =>
+      FileSystem.FileSystem.of({
+        ...fs,
+        open: (path, options) =>
+          Effect.map(fs.open(path, options), (file) =>
+            path.endsWith(".compact")
+              ? new Proxy(file, {
+                get(target, property) {
+                  if (property === "sync") {
+                    return Deferred.succeed(gate.reached, void 0).pipe(
+                      Effect.andThen(Deferred.await(gate.release)),
+                      Effect.andThen(target.sync)
+                    )
+                  }
+                  const value = Reflect.get(target, property, target)
+                  return typeof value === "function" ? value.bind(target) : value
+                }
+              })
+              : file)
+      }))
+  ).pipe(Layer.provide(NodeFileSystem.layer))
+
+describe("FileStore: the log truncated or replaced while open", () => {
+  it.effect("truncated (copytruncate, > sessions.log): the next save rewrites the log first, and nothing is lost", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      for (const truncateTo of [0, HEADER_SIZE + 10]) {
+        const path = NodePath.join(dir, `truncated-${truncateTo}.log`)
+        const logs = captureLogs()
+        yield* withStore({ path }, (store) =>
+          Effect.gen(function*() {
+            for (let i = 0; i < 5; i++) yield* store.save(`before-${i}`, bytes(`value ${i}`), at(HOUR))
+            NodeFs.copyFileSync(path, `${path}.1`)
+            NodeFs.truncateSync(path, truncateTo)
+            yield* store.save("after", bytes("after the truncation"), at(HOUR))
+            assert.strictEqual(NodeFs.statSync(path).size, yield* store.logSize)
+            assert.strictEqual(NodeFs.readFileSync(path).readUInt16LE(8), 2, "a valid header")
+            yield* store.delete("before-0")
+          })).pipe(Effect.provide(logs.layer))
+        assert.strictEqual(logs.messages.length, 1, JSON.stringify(logs.messages))
+        assert.strictEqual(logs.messages[0]!.level, "Error")
+        assert.include(logs.messages[0]!.message, "truncated")
+
+        const again = captureLogs()
+        yield* withStore({ path }, (store) =>
+          Effect.gen(function*() {
+            assert.deepStrictEqual(yield* tokensOf(store), ["after", "before-1", "before-2", "before-3", "before-4"])
+            assert.strictEqual(yield* findText(store, "before-3"), "value 3")
+          })).pipe(Effect.provide(again.layer))
+        assert.deepStrictEqual(again.messages, [], `truncated to ${truncateTo}`)
+      }
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("moved away (logrotate create) or removed: within a second the store writes the log back at its path", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      for (const how of ["create", "remove"] as const) {
+        const path = NodePath.join(dir, `${how}.log`)
+        const logs = captureLogs()
+        yield* withStore({ path }, (store) =>
+          Effect.gen(function*() {
+            for (let i = 0; i < 5; i++) yield* store.save(`before-${i}`, bytes(`value ${i}`), at(HOUR))
+            if (how === "create") {
+              NodeFs.renameSync(path, `${path}.1`)
+              NodeFs.writeFileSync(path, "")
+            } else {
+              NodeFs.rmSync(path)
+            }
+            yield* realSleep(1100)
+            yield* store.save("after", bytes("after the rotation"), at(HOUR))
+            assert.strictEqual(NodeFs.statSync(path).size, yield* store.logSize)
+          })).pipe(Effect.provide(logs.layer))
+        assert.include(
+          logs.messages.find((m) => m.level === "Error")?.message,
+          how === "create" ? "replaced" : "removed"
+        )
+        if (how === "create") {
+          // the moved file was not written to after the rotation
+          const moved = NodeFs.readFileSync(`${path}.1`)
+          assert.strictEqual(moved.length, HEADER_SIZE + 5 * recordSize("before-0", "value 0".length))
+        }
+        yield* withStore(
+          { path },
+          (store) =>
+            Effect.map(
+              tokensOf(store),
+              (all) =>
+                assert.deepStrictEqual(all, ["after", "before-0", "before-1", "before-2", "before-3", "before-4"])
+            )
+        )
+      }
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("a compaction started before the log was rewritten does not swap in after it", () =>
+    Effect.gen(function*() {
+      const dir = yield* tempDir
+      const path = NodePath.join(dir, "sessions.log")
+      const gate = { reached: yield* Deferred.make<void>(), release: yield* Deferred.make<void>() }
+      yield* withStore({ path, compaction: false }, (store) =>
+        Effect.gen(function*() {
+          for (let round = 0; round < 5; round++) {
+            for (let i = 0; i < 40; i++) yield* store.save(`t-${i}`, bytes(`v${round}-${i}`), at(HOUR))
+          }
+          const compaction = yield* Effect.forkChild(store.compact)
+          yield* Deferred.await(gate.reached)
+          // the compaction has written its snapshot; the log is rotated away, and a save rewrites it from memory
+          NodeFs.renameSync(path, `${path}.1`)
+          NodeFs.writeFileSync(path, "")
+          yield* realSleep(1100)
+          yield* store.save("during", bytes("saved while the compaction waited"), at(HOUR))
+          yield* Deferred.succeed(gate.release, void 0)
+          yield* Fiber.join(compaction)
+          yield* store.save("after", bytes("saved after the compaction"), at(HOUR))
+          assert.strictEqual(NodeFs.statSync(path).size, yield* store.logSize)
+        })).pipe(Effect.provide(gatedCompaction(gate)))
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          assert.strictEqual((yield* tokensOf(store)).length, 42)
+          assert.strictEqual(yield* findText(store, "during"), "saved while the compaction waited")
+          assert.strictEqual(yield* findText(store, "after"), "saved after the compaction")
+          assert.strictEqual(yield* findText(store, "t-7"), "v4-7")
+        }))
     }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 })

@@ -106,6 +106,8 @@ export const make = (
     }).pipe(
       Effect.scoped,
       orIo("compact", "compaction failed"),
+      // the log was rewritten from memory meanwhile: this compaction has nothing left to do
+      Effect.catch((error) => superseded() ? Effect.void : Effect.fail(error)),
       Effect.onExit(() =>
         swapped ? Effect.void : Effect.andThen(closeHandle(target), Effect.ignore(fs.remove(tmpPath, { force: true })))
       )
