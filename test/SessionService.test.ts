@@ -193,4 +193,22 @@ describe("Session service", () => {
       const idle = yield* Effect.flip(Session.resolveOptions({ idleTimeout: -5 }))
       assert.include(idle.message, "idleTimeout must be a positive, finite duration")
     }).pipe(Effect.scoped))
+
+  it.effect("a key's schema changed: Decode by default; with onDecodeError \"absent\" get reads None and pop drops it", () =>
+    Effect.gen(function*() {
+      const manager = yield* Session.SessionManager
+      const token = yield* seed // a = "old", a string
+      const strict = Session.key("a", Schema.Number)
+      const lenient = Session.key("a", Schema.Number, { onDecodeError: "absent" })
+      const first = manager.begin(token)
+      const error = yield* Effect.flip(first.session.get(strict))
+      assert.strictEqual(error.reason, "Decode")
+      assert.strictEqual(error.key, "a")
+      assert.deepStrictEqual(yield* first.session.get(lenient), Option.none())
+      assert.isTrue(yield* first.session.has(lenient), "get leaves the stored value as it is")
+      assert.deepStrictEqual(yield* first.session.pop(lenient), Option.none())
+      assert.isFalse(yield* first.session.has(lenient), "pop removes the undecodable value")
+      yield* first.commit
+      assert.deepStrictEqual(yield* manager.begin(token).session.keys, [])
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
 })
