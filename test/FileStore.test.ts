@@ -441,7 +441,7 @@ describe("FileStore", () => {
         assert.isAbove(totalAcked, 1000, "the children acknowledged writes before being killed")
         assert.isAbove(lockedChecks, 10, "a live child's lock refused a second owner")
       }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)),
-    { timeout: 120_000 }
+    { timeout: 300_000 } // 20 child processes, each starting tsx: slow on a loaded machine, not a timing check
   )
 
   it.effect(
