@@ -9,6 +9,7 @@ import * as HttpApiGroup from "@effect/platform/HttpApiGroup"
 import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as OpenApi from "@effect/platform/OpenApi"
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -125,6 +126,14 @@ describe("logging", () => {
       )
       yield* Effect.promise(() => schemaChangeAnswers(jar, lines))
     }).pipe(Effect.scoped, Effect.provide(collect(lines)))
+  })
+
+  it("HttpApiSession declares what it answers: an empty 503 and an empty 500", () => {
+    const spec = OpenApi.fromApi(CartApi)
+    const responses = spec.paths["/get"]?.get?.responses ?? {}
+    assert.includeMembers(Object.keys(responses), ["200", "500", "503"])
+    assert.isUndefined(responses["500"]?.content, "no body")
+    assert.isUndefined(responses["503"]?.content, "no body")
   })
 
   it.live("a schema change, HttpApiSession: an empty 500, logged once with the key", () => {

@@ -210,11 +210,19 @@ export const layerRouterGlobal = HttpRouter.middleware<{ provides: Session.Sessi
 export class HttpApiSession extends HttpApiMiddleware.Service<HttpApiSession, { provides: Session.Session }>()(
   "effect-session/HttpApiSession",
   {
-    // documented as what the client gets: an empty 503 (a generated client decodes it as a store failure)
-    error: Session.SessionError.pipe(
-      HttpApiSchema.asNoContent({ decode: () => new Session.SessionError({ reason: "StoreUnavailable" }) }),
-      HttpApiSchema.status(503)
-    )
+    // documented as what the client gets (the middleware answers the error itself, before HttpApi could encode it):
+    // an empty 503 or 500; a generated client decodes a 503 as a store failure and a 500 as `Corrupt` (it cannot
+    // tell which error the server had), as on the Effect 3 line
+    error: [
+      Session.SessionError.pipe(
+        HttpApiSchema.asNoContent({ decode: () => new Session.SessionError({ reason: "StoreUnavailable" }) }),
+        HttpApiSchema.status(503)
+      ),
+      Session.SessionError.pipe(
+        HttpApiSchema.asNoContent({ decode: () => new Session.SessionError({ reason: "Corrupt" }) }),
+        HttpApiSchema.status(500)
+      )
+    ]
   }
 ) {}
 

@@ -2,12 +2,13 @@
  * What the session logs for one request (a `Logger` collects the server's lines into an array). Effect 4 line; the
  * Effect 3 line runs the same scenarios from the root `test/logging.test.ts`.
  */
-import { describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as HttpApi from "effect/http-api/HttpApi"
 import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
 import * as HttpApiEndpoint from "effect/http-api/HttpApiEndpoint"
 import * as HttpApiGroup from "effect/http-api/HttpApiGroup"
+import * as OpenApi from "effect/http-api/OpenApi"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
@@ -108,6 +109,14 @@ describe("logging", () => {
       const jar = yield* serveRouter(routes.pipe(Layer.provide(HttpSession.layerRouter)))
       yield* Effect.promise(() => schemaChangeAnswers(jar, lines))
     }).pipe(Effect.scoped, Effect.provide(collect(lines)))
+  })
+
+  it("HttpApiSession declares what it answers: an empty 503 and an empty 500", () => {
+    const spec = OpenApi.fromApi(CartApi)
+    const responses = spec.paths["/get"]?.get?.responses ?? {}
+    assert.includeMembers(Object.keys(responses), ["200", "500", "503"])
+    assert.isUndefined(responses["500"]?.content, "no body")
+    assert.isUndefined(responses["503"]?.content, "no body")
   })
 
   it.live("a schema change, HttpApiSession: an empty 500, logged once with the key", () => {
