@@ -602,6 +602,39 @@ describe("FileStore", () => {
         }))
     }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
+  describe("a missing folder", () => {
+    it.effect("is created (with its parents, mode 0700) before the lock is taken; for a link, the target's", () =>
+      Effect.gen(function*() {
+        const dir = NodePath.dirname(yield* tempPath)
+        const path = NodePath.join(dir, ".sessions", "deeper", "sessions.log")
+        yield* withStore({ path }, (store) => store.save("t", bytes("x"), at(HOUR)))
+        assert.strictEqual(NodeFs.statSync(NodePath.join(dir, ".sessions")).mode & 0o777, 0o700)
+        assert.strictEqual(NodeFs.statSync(NodePath.dirname(path)).mode & 0o777, 0o700)
+        assert.isTrue(NodeFs.statSync(path).size > 0)
+        yield* withStore(
+          { path },
+          (store) => Effect.map(findBytes(store, "t"), (found) => assert.isTrue(sameBytes(found, bytes("x"))))
+        )
+        // a link to a log in a folder not created yet: the folder of the real path is created, not one by the link
+        const link = NodePath.join(dir, "link.log")
+        NodeFs.symlinkSync(NodePath.join(dir, "real", "sessions.log"), link)
+        yield* withStore({ path: link }, (store) => store.save("t", bytes("y"), at(HOUR)))
+        assert.isTrue(NodeFs.statSync(NodePath.join(dir, "real", "sessions.log")).isFile())
+        assert.isTrue(NodeFs.lstatSync(link).isSymbolicLink())
+      }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
+    it.effect("that cannot be created fails with Io naming it", () =>
+      Effect.gen(function*() {
+        const dir = NodePath.dirname(yield* tempPath)
+        // a link to nowhere where a folder should be: the folder cannot be created (even by root)
+        NodeFs.symlinkSync(NodePath.join(dir, "nowhere", "deeper"), NodePath.join(dir, "dangling"))
+        const folder = NodePath.join(dir, "dangling", "sub")
+        const error = yield* Effect.flip(Effect.scoped(FileStore.make({ path: NodePath.join(folder, "sessions.log") })))
+        assert.strictEqual(error.reason, "Io")
+        assert.include(error.message, `cannot create the folder ${folder}`)
+      }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+  })
+
   describe("lock", () => {
     it.effect("a second store on the same path fails with Locked; after the first is released, it opens", () =>
       Effect.gen(function*() {

@@ -85,9 +85,10 @@ export type SyncMode = "always" | "everysec" | "never"
  */
 export interface FileStoreOptions {
   /**
-   * The log file. Its folder must exist. A symbolic link is resolved once, when the store opens: the store works
-   * on the link's target, and keeps its other files next to it: `${path}.lock` (the one-writer lock),
-   * `${path}.compact` and `${path}.rewrite` (temporary files), `${path}.damaged-<time>` (damaged bytes kept aside).
+   * The log file. A missing folder is created (with its parents, mode 0700). A symbolic link is resolved once,
+   * when the store opens: the store works on the link's target (a missing folder is the target's), and keeps its
+   * other files next to it: `${path}.lock` (the one-writer lock), `${path}.compact` and `${path}.rewrite`
+   * (temporary files), `${path}.damaged-<time>` (damaged bytes kept aside).
    * Every file the store creates has mode 0600.
    *
    * A file at `path` that is not a FileStore log is refused with a `Corrupt` error, never overwritten.
