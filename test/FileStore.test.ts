@@ -656,6 +656,32 @@ describe("FileStore", () => {
         )
       }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
+    it.live("lockTimeout waits for a live owner to release the lock (a deploy's old process); 0 fails at once", () =>
+      Effect.gen(function*() {
+        const path = yield* tempPath
+        const holdFor300ms = Effect.gen(function*() {
+          const scope = yield* Scope.make()
+          yield* FileStore.make({ path }).pipe(Scope.extend(scope))
+          return yield* Effect.fork(Effect.delay(Scope.close(scope, Exit.void), "300 millis"))
+        })
+        // default 0: Locked at once
+        let releaser = yield* holdFor300ms
+        const now = yield* Effect.flip(Effect.scoped(FileStore.make({ path })))
+        assert.strictEqual(now.reason, "Locked")
+        assert.notInclude(now.message, "waited")
+        yield* Fiber.join(releaser)
+        // too short a wait: Locked, saying how long it waited
+        releaser = yield* holdFor300ms
+        const short = yield* Effect.flip(Effect.scoped(FileStore.make({ path, lockTimeout: "200 millis" })))
+        assert.strictEqual(short.reason, "Locked")
+        assert.include(short.message, "waited 200 ms")
+        yield* Fiber.join(releaser)
+        // long enough: opens once the owner is gone
+        releaser = yield* holdFor300ms
+        yield* withStore({ path, lockTimeout: "2 seconds" }, (store) => store.save("t", bytes("x"), at(HOUR)))
+        yield* Fiber.join(releaser)
+      }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
     it.effect("the layer fails with Locked too", () =>
       Effect.gen(function*() {
         const path = yield* tempPath

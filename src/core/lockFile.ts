@@ -106,3 +106,6 @@ export const processExists = (pid: number): boolean => {
 
 /** This process, now. @internal */
 export const here = (): Here => ({ pid: process.pid, host: OS.hostname(), now: Date.now(), processExists })
+
+/** How often a store waiting for a live owner's lock (`lockTimeout`) tries it again, in milliseconds. @internal */
+export const RETRY_MILLIS = 100

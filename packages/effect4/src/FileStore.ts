@@ -118,6 +118,14 @@ export interface FileStoreOptions {
    * - `"refuse"`: opening fails with a `Corrupt` error and leaves the file as it is, for someone to look at.
    */
   readonly onCorruption?: "skip" | "refuse" | undefined
+  /**
+   * How long opening waits for a lock held by another live store (say, the old process of a rolling deploy or a
+   * `pm2 reload`, which releases it when it exits): the lock is tried again every 100 ms, on the wall clock, and
+   * opening fails with `Locked` once this has passed. Default: `0`, fail with `Locked` at once.
+   *
+   * @since 1.0.0
+   */
+  readonly lockTimeout?: Duration.Input | undefined
 }
 
 /**
@@ -174,6 +182,7 @@ interface Config {
   readonly cleanupInterval: Duration.Duration
   readonly compaction: CompactionPolicy
   readonly onCorruption: OnCorruption
+  readonly lockTimeout: Duration.Duration
 }
 
 const validate = (options: FileStoreOptions): Effect.Effect<Config, Store.SessionStoreError> =>
@@ -185,7 +194,8 @@ const validate = (options: FileStoreOptions): Effect.Effect<Config, Store.Sessio
     if (typeof compaction === "string") return yield* Effect.fail(invalid(METHOD, compaction))
     const onCorruption = checkOnCorruption(options.onCorruption)
     if (typeof onCorruption !== "string") return yield* Effect.fail(invalid(METHOD, onCorruption.invalid))
-    return { ...checked, cleanupInterval, compaction: compaction.policy, onCorruption }
+    const lockTimeout = yield* Options.duration(METHOD, "lockTimeout", options.lockTimeout, 0)
+    return { ...checked, cleanupInterval, compaction: compaction.policy, onCorruption, lockTimeout }
   })
 
 /**
@@ -211,7 +221,7 @@ export const make = (
     const paths = yield* resolveLogPaths(fs, config.path, METHOD)
     const path = paths.log
 
-    yield* Lock.acquire(fs, paths.lock, METHOD)
+    yield* Lock.acquire(fs, paths.lock, METHOD, Duration.toMillis(config.lockTimeout))
     const index = new FileIndex()
     const log = yield* LogFile.make(fs, paths)
     log.repair = rewriteLog(fs, paths, log, index)

@@ -86,7 +86,8 @@ const modifiedAt = (fs: FileSystem.FileSystem, file: string): Effect.Effect<numb
 export const acquire = (
   fs: FileSystem.FileSystem,
   lockPath: string,
-  method: string
+  method: string,
+  waitMillis = 0
 ): Effect.Effect<void, SessionStoreError, Scope.Scope> => {
   const nonce = Crypto.randomBytes(12).toString("hex")
   const content = Lock.formatLock(process.pid, OS.hostname(), nonce)
@@ -163,14 +164,40 @@ export const acquire = (
     Effect.provideService(Clock.Clock, Clock.Clock.defaultValue())
   )
 
-  return Effect.acquireRelease(
-    Effect.flatMap(key, (key) => {
-      if (Lock.heldLocks.has(key)) {
-        return Effect.fail(locked(method, `${lockPath} is held by another FileStore in this process`))
+  const takeOnce = Effect.flatMap(key, (key) => {
+    if (Lock.heldLocks.has(key)) {
+      return Effect.fail(locked(method, `${lockPath} is held by another FileStore in this process`))
+    }
+    Lock.heldLocks.add(key)
+    return Effect.as(Effect.onError(attempt(0), () => Effect.sync(() => Lock.heldLocks.delete(key))), key)
+  })
+  // a lock held by a live owner is tried again every 100 ms until `waitMillis` have passed, on the wall clock (as
+  // the heartbeat): the old process of a deploy releases it when it exits, whatever the Effect Clock says
+  const take = waitMillis <= 0 ? takeOnce : Effect.suspend(() => {
+    const deadline = Date.now() + waitMillis
+    const loop: Effect.Effect<string, SessionStoreError> = Effect.catchIf(
+      takeOnce,
+      (error) => error.reason === "Locked",
+      (error) => {
+        const left = deadline - Date.now()
+        if (left <= 0) {
+          return Effect.fail(
+            locked(method, `${error.description ?? lockPath} (waited ${waitMillis} ms for it to be released)`)
+          )
+        }
+        return Effect.flatMap(
+          Effect.sleep(Math.min(Lock.RETRY_MILLIS, left)).pipe(
+            Effect.provideService(Clock.Clock, Clock.Clock.defaultValue())
+          ),
+          () => loop
+        )
       }
-      Lock.heldLocks.add(key)
-      return Effect.as(Effect.onError(attempt(0), () => Effect.sync(() => Lock.heldLocks.delete(key))), key)
-    }),
+    )
+    return loop
+  })
+
+  return Effect.acquireRelease(
+    take,
     (key) => Effect.ensuring(release, Effect.sync(() => Lock.heldLocks.delete(key)))
   ).pipe(
     // forked after the lock is acquired: interrupted before it is released
