@@ -124,7 +124,7 @@ export interface FileStoreOptions {
    * `pm2 reload`, which releases it when it exits): the lock is tried again every 100 ms, on the wall clock, and
    * opening fails with `Locked` once this has passed. Default: `0`, fail with `Locked` at once.
    *
-   * @since 0.3.0
+   * @since 0.2.0
    */
   readonly lockTimeout?: Duration.DurationInput | undefined
 }
