@@ -100,14 +100,14 @@ describe("MemStore", () => {
     () =>
       Effect.gen(function*() {
         const store = yield* MemStore.make({ cleanupInterval: "1 second" })
-        for (let i = 0; i < 200_000; i++) yield* store.save(`e-${i}`, data, at(1 + (i % 50)))
+        for (let i = 0; i < 50_000; i++) yield* store.save(`e-${i}`, data, at(1 + (i % 50)))
         yield* store.save("alive", data, at(10_000))
         yield* TestClock.adjust("100 seconds")
         // the sweep runs in slices separated by event-loop turns; let it finish
         while ((yield* store.size) > 1) yield* Effect.promise(() => new Promise((r) => setImmediate(r)))
         assert.isTrue(Option.isSome(yield* store.find("alive")))
       }).pipe(Effect.scoped),
-    { timeout: 60_000 }
+    { timeout: 180_000 } // the time depends on the machine: this checks the outcome, not the speed
   )
 
   it.effect("invalid options fail the layer with a typed InvalidInput error", () =>
