@@ -1018,8 +1018,12 @@ describe("FileStore", () => {
         const error = yield* Effect.flip(Effect.scoped(FileStore.make(options)))
         assert.strictEqual(error.reason, "InvalidInput")
       }
+      // a missing folder is created (see "a missing folder"); one that cannot exist (its parent is a regular
+      // file) is a typed Io error
+      const notAFolder = path + ".file"
+      NodeFs.writeFileSync(notAFolder, "x")
       const missing = yield* Effect.flip(
-        Effect.scoped(FileStore.make({ path: NodePath.join(NodePath.dirname(path), "no", "such", "dir.log") }))
+        Effect.scoped(FileStore.make({ path: NodePath.join(notAFolder, "dir.log") }))
       )
       assert.strictEqual(missing.reason, "Io")
     }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
