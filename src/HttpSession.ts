@@ -120,7 +120,11 @@ export const begin: Effect.Effect<
     return Effect.as(
       HttpApp.appendPreResponseHandler((_request, response) =>
         Effect.catchAll(
-          Effect.flatMap(handle.commit, (result) => respond(manager, facts, response, result)),
+          // 499: the client hung up (the handler was interrupted); the commit is all or nothing, so nothing but a
+          // destroy is carried out (see `SessionHandle.abort`)
+          response.status === 499
+            ? Effect.as(handle.abort, response)
+            : Effect.flatMap(handle.commit, (result) => respond(manager, facts, response, result)),
           (error) =>
             Effect.as(
               logUnhandled(error),

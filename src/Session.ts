@@ -23,7 +23,7 @@ import * as Codec from "./core/codec.js"
 import * as Commit from "./core/commit.js"
 import * as Cookie from "./core/cookie.js"
 import * as Errors from "./core/sessionError.js"
-import { type SessionConfig, SessionState, type Write } from "./core/sessionState.js"
+import { type Entry, type SessionConfig, SessionState } from "./core/sessionState.js"
 import * as Store from "./Store.js"
 
 // -----------------------------------------------------------------------------
@@ -38,6 +38,10 @@ import * as Store from "./Store.js"
  * - `Decode`: a stored value does not match its key's schema (`key` names it).
  * - `Encode`: a value could not be encoded with its key's schema (`key` names it).
  * - `InvalidOptions`: the session options are invalid (reported when the layer is built).
+ * - `Conflict`: other requests of the session changed it during every attempt of the commit to save it (see
+ *   "Concurrent requests" in the README). Unhandled, it answers 503.
+ * - `Committed`: the session was changed after its commit had started (from a fiber that outlives the request, or
+ *   a streaming body); the change is not saved. A warning is logged where it happens.
  *
  * @since 0.1.0
  * @category errors
@@ -126,6 +130,18 @@ export interface SessionOptions {
   readonly lifetime?: Duration.DurationInput | undefined
   /** The session ends after this long without a request. Default: no idle timeout. */
   readonly idleTimeout?: Duration.DurationInput | undefined
+  /**
+   * With `idleTimeout`: a request that does not change the session moves its expiry (an expiry-only `touch`, one
+   * store write) only when the expiry would move by at least this much, so a busy session costs one write per
+   * interval rather than one per request (connect-mongo's `touchAfter`). The idle timeout is then between
+   * `idleTimeout - touchAfter` and `idleTimeout`. Default: a tenth of `idleTimeout`, at most 1 minute.
+   */
+  readonly touchAfter?: Duration.DurationInput | undefined
+  /**
+   * How long after a `renew` a request that loaded the session under its old token before the renew may still
+   * merge its changes into the renewed session (it never learns the new token). Default 5 seconds.
+   */
+  readonly renewGrace?: Duration.DurationInput | undefined
   readonly cookie?: CookieOptions | undefined
   /**
    * Default `true`: the store key is base64url(SHA-256(token)), so a leaked store (a Redis dump, a copied log
@@ -149,6 +165,10 @@ export interface SessionOptions {
 export interface ResolvedSessionOptions {
   readonly lifetime: Duration.Duration
   readonly idleTimeout: Option.Option<Duration.Duration>
+  /** @since 0.3.0 */
+  readonly touchAfter: Duration.Duration
+  /** @since 0.3.0 */
+  readonly renewGrace: Duration.Duration
   readonly cookie: Cookie.ResolvedCookie
   readonly hashTokenInStore: boolean
   readonly trustProxy: boolean
@@ -156,13 +176,14 @@ export interface ResolvedSessionOptions {
 
 const invalidOptions = (description: string) => new SessionError({ reason: "InvalidOptions", description })
 
-const positiveDuration = (name: string, input: Duration.DurationInput) =>
+const positiveDuration = (name: string, input: Duration.DurationInput, allowZero = false) =>
   Option.match(Duration.decodeUnknown(input), {
     onNone: () => Effect.fail(invalidOptions(`${name} is not a valid duration: ${String(input)}`)),
     onSome: (d) =>
-      Duration.greaterThan(d, Duration.zero) && Duration.isFinite(d)
+      (allowZero ? Duration.greaterThanOrEqualTo(d, Duration.zero) : Duration.greaterThan(d, Duration.zero)) &&
+        Duration.isFinite(d)
         ? Effect.succeed(d)
-        : Effect.fail(invalidOptions(`${name} must be a positive, finite duration`))
+        : Effect.fail(invalidOptions(`${name} must be a ${allowZero ? "non-negative" : "positive"}, finite duration`))
   })
 
 /**
@@ -177,11 +198,20 @@ export const resolveOptions = (options: SessionOptions = {}): Effect.Effect<Reso
     const idleTimeout = options.idleTimeout === undefined
       ? Option.none()
       : Option.some(yield* positiveDuration("idleTimeout", options.idleTimeout))
+    const touchAfter = options.touchAfter === undefined
+      ? Duration.millis(Option.match(idleTimeout, {
+        onNone: () => 0,
+        onSome: (idle) => Math.min(Math.floor(Duration.toMillis(idle) / 10), 60_000)
+      }))
+      : yield* positiveDuration("touchAfter", options.touchAfter, true)
+    const renewGrace = yield* positiveDuration("renewGrace", options.renewGrace ?? "5 seconds", true)
     const cookie = Cookie.resolve(options.cookie)
     if (cookie._tag === "Invalid") return yield* invalidOptions(cookie.description)
     return {
       lifetime,
       idleTimeout,
+      touchAfter,
+      renewGrace,
       cookie: cookie.cookie,
       hashTokenInStore: options.hashTokenInStore ?? true,
       trustProxy: options.trustProxy ?? false
@@ -191,6 +221,8 @@ export const resolveOptions = (options: SessionOptions = {}): Effect.Effect<Reso
 const toConfig = (options: ResolvedSessionOptions): SessionConfig => ({
   lifetime: Duration.toMillis(options.lifetime),
   idleTimeout: Option.match(options.idleTimeout, { onNone: () => undefined, onSome: Duration.toMillis }),
+  touchAfter: Duration.toMillis(options.touchAfter),
+  renewGrace: Duration.toMillis(options.renewGrace),
   persist: options.cookie.persist,
   hashTokenInStore: options.hashTokenInStore
 })
@@ -340,6 +372,14 @@ export type CommitResult = Commit.CommitResult
 export interface SessionHandle {
   readonly session: SessionService
   readonly commit: Effect.Effect<CommitResult, SessionError>
+  /**
+   * What runs instead of `commit` when the client hung up before the response: only a `destroy` is carried out
+   * (a logout is never lost); every other change is dropped, renew included (half a renew would either retire the
+   * old token while the new one reaches nobody, or keep it after the handler meant to retire it).
+   *
+   * @since 0.3.0
+   */
+  readonly abort: Effect.Effect<void, SessionError>
 }
 
 /**
@@ -484,22 +524,18 @@ class RequestSession implements SessionHandle {
     })
   }
 
-  /** Deletes the stored session `token` (when there is one). */
-  delete(token: string | undefined): Effect.Effect<void, SessionError> {
-    if (token === undefined) return Effect.void
-    return Effect.map(
-      this.storeOp("other", this.store.delete(this.state.storeKey(token))),
-      () => this.state.deleted(token)
-    )
+  /** A change to the session: refused once the commit has started (the change could not be saved). */
+  change<A>(f: (now: number) => Effect.Effect<A, SessionError>): Effect.Effect<A, SessionError> {
+    return Effect.suspend(() => this.state.closed ? afterCommit : this.readyAt(f))
   }
 
   private get load(): Effect.Effect<void, SessionError> {
     return Effect.flatMap(Clock.currentTimeMillis, (now) => {
       const lookup = this.state.lookup
       if (lookup === undefined) return Effect.sync(() => this.state.loadFrom(undefined, now))
-      return this.storeOp("load", this.store.find(lookup)).pipe(
+      return this.storeOp("load", this.store.load(lookup)).pipe(
         Effect.flatMap((found) => {
-          const corrupt = this.state.loadFrom(Option.getOrUndefined(found), now)
+          const corrupt = this.state.loadFrom(Option.isSome(found) ? toEntry(found.value) : undefined, now)
           return corrupt === undefined
             ? Effect.void
             : Effect.fail(new SessionError({ reason: "Corrupt", description: corrupt }))
@@ -509,47 +545,96 @@ class RequestSession implements SessionHandle {
   }
 
   get commit(): Effect.Effect<CommitResult, SessionError> {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) => this.run(this.state.plan(now), now))
+    return this.finish(false)
   }
 
-  private run(plan: Commit.Plan, now: number): Effect.Effect<CommitResult, SessionError> {
-    switch (plan._tag) {
-      case "Nothing":
+  get abort(): Effect.Effect<void, SessionError> {
+    return Effect.asVoid(this.finish(true))
+  }
+
+  private finish(aborted: boolean): Effect.Effect<CommitResult, SessionError> {
+    return Effect.suspend(() => {
+      const state = this.state
+      state.closed = true
+      // the common case: a request that changed nothing, without an idle timeout, does no store I/O
+      if (state.status === "unmodified" && state.destroyKey === undefined && state.config.idleTimeout === undefined) {
         return Effect.succeed(Commit.UNCHANGED)
-      case "Load":
-        return optional(Effect.flatMap(this.load, () => this.run(this.state.plan(now), now)))
-      case "End": {
-        const end = Effect.as(this.delete(plan.deleteToken), Commit.ended(plan))
-        return plan.optional ? optional(end) : end
       }
-      case "Save": {
-        let write: Write
-        try {
-          write = this.state.write(plan)
-        } catch (cause) {
-          // a value whose Schema encoding JSON.stringify refuses (a bigint, a cycle)
-          const key = cause instanceof Codec.UnencodableValue ? cause.key : undefined
-          const description = cause instanceof Error ? cause.message : String(cause)
-          return Effect.fail(new SessionError({ reason: "Encode", key, description, cause }))
-        }
-        const save = this.storeOp("other", this.store.save(write.key, write.bytes, DateTime.unsafeMake(plan.expiry)))
-          .pipe(
-            Effect.map(() => {
-              this.state.committed(write.token)
-              return Commit.saved(plan, write.token, now)
-            })
+      const run = Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        const commitRun = new Commit.CommitRun(state, now, aborted)
+        const steps = this.drive(commitRun, undefined).pipe(
+          Effect.tapError(() =>
+            commitRun.orphan === undefined ? Effect.void : Effect.ignore(this.store.delete(commitRun.orphan))
           )
-        return plan.optional ? optional(save) : save
-      }
+        )
+        return commitRun.optional ? optional(steps) : steps
+      })
+      return Effect.uninterruptible(
+        !aborted && Commit.CommitRun.needsLoad(state) ? Effect.andThen(optional(this.load), run) : run
+      )
+    })
+  }
+
+  /** Runs the commit's store commands, passing each answer back, until it returns what the response carries. */
+  private drive(run: Commit.CommitRun, answer: Commit.Answer): Effect.Effect<CommitResult, SessionError> {
+    let step: IteratorResult<Commit.Command, CommitResult>
+    try {
+      step = run.steps.next(answer)
+    } catch (cause) {
+      return Effect.fail(commitError(cause))
+    }
+    if (step.done) return Effect.succeed(step.value)
+    return Effect.flatMap(this.storeOp("other", this.execute(step.value)), (next) => this.drive(run, next))
+  }
+
+  private execute(command: Commit.Command): Effect.Effect<Commit.Answer, Store.SessionStoreError> {
+    switch (command._tag) {
+      case "Load":
+        return Effect.map(this.store.load(command.key), (found) => Option.isSome(found) ? toEntry(found.value) : undefined)
+      case "SaveIf":
+        return Effect.map(
+          this.store.saveIf(
+            command.key,
+            command.data,
+            DateTime.unsafeMake(command.expiry),
+            command.expected === undefined ? Option.none() : Option.some(command.expected)
+          ),
+          Option.getOrUndefined
+        )
+      case "Touch":
+        return this.store.touch(command.key, DateTime.unsafeMake(command.expiry), command.expected)
+      case "Delete":
+        return Effect.as(this.store.delete(command.key), undefined)
     }
   }
 }
 
+const toEntry = (entry: Store.StoredEntry): Entry => ({
+  data: entry.data,
+  version: entry.version,
+  expiry: DateTime.toEpochMillis(entry.expiry)
+})
+
+/** What the commit's generator threw, as a `SessionError`. */
+const commitError = (cause: unknown): SessionError => {
+  if (cause instanceof Codec.UnencodableValue) {
+    // a value whose Schema encoding JSON.stringify refuses (a bigint, a cycle)
+    return new SessionError({ reason: "Encode", key: cause.key, description: cause.message, cause })
+  }
+  if (cause instanceof Commit.CommitConflict) {
+    return new SessionError({ reason: "Conflict", description: cause.message, cause })
+  }
+  if (cause instanceof Commit.CommitCorrupt) {
+    return new SessionError({ reason: "Corrupt", description: cause.message, cause })
+  }
+  return new SessionError({ reason: "Corrupt", description: String(cause), cause })
+}
+
 /**
- * The commit work of a session the handler did not change: a failure must not fail its response. It is logged once
- * (a store failure already was, by `storeOp`).
+ * The commit work of a session the handler did not change (an idle-timeout extension): a failure must not fail its
+ * response. It is logged once (a store failure already was, by `storeOp`).
  */
-const optional = (effect: Effect.Effect<CommitResult, SessionError>): Effect.Effect<CommitResult> =>
+const optional = <A>(effect: Effect.Effect<A, SessionError>): Effect.Effect<A | CommitResult> =>
   Effect.catchAll(effect, (error) =>
     Effect.as(
       // a store failure was logged where it happened: one line per failed request
@@ -558,6 +643,15 @@ const optional = (effect: Effect.Effect<CommitResult, SessionError>): Effect.Eff
         : Effect.logWarning("effect-session: could not extend the idle timeout of a session", error.message),
       Commit.UNCHANGED
     ))
+
+/** A change made once the commit has started: refused, with a warning (it would be lost). */
+const afterCommit: Effect.Effect<never, SessionError> = Effect.suspend(() => {
+  const error = new SessionError({
+    reason: "Committed",
+    description: "the session was changed after its commit had started (the response is decided): the change is not saved"
+  })
+  return Effect.andThen(Effect.logWarning("effect-session: a session was changed after its commit", error.message), Effect.fail(error))
+})
 
 // Each operation once: what it does to one request's session. The `Session` service of a request and this module's
 // accessors are both generated from these two tables.
@@ -571,10 +665,16 @@ const functions: { readonly [K in FunctionName]: (s: RequestSession) => SessionS
   get: (s) => (key) =>
     s.ready(() => s.state.has(key.name) ? s.decode(key, s.state.value(key.name)) : Effect.succeedNone),
   set: (s) => (key, value) =>
-    s.readyAt((now) => Effect.map(s.encode(key, value), (encoded) => s.state.set(key.name, encoded, now))),
-  remove: (s) => (key) => s.readyAt((now) => Effect.sync(() => s.state.remove(key.name, now))),
+    s.change((now) =>
+      Effect.flatMap(
+        s.encode(key, value),
+        // the commit may have started while the value was being encoded
+        (encoded) => s.state.closed ? afterCommit : Effect.sync(() => s.state.set(key.name, encoded, now))
+      )
+    ),
+  remove: (s) => (key) => s.change((now) => Effect.sync(() => s.state.remove(key.name, now))),
   pop: (s) => (key) =>
-    s.readyAt((now) => {
+    s.change((now) => {
       if (!s.state.has(key.name)) return Effect.succeedNone
       const encoded = s.state.take(key.name)
       return Effect.onExit(
@@ -583,16 +683,16 @@ const functions: { readonly [K in FunctionName]: (s: RequestSession) => SessionS
       )
     }),
   has: (s) => (key) => s.ready(() => Effect.sync(() => s.state.has(key.name))),
-  rememberMe: (s) => (remember) => s.readyAt((now) => Effect.sync(() => s.state.setRememberMe(remember, now))),
+  rememberMe: (s) => (remember) => s.change((now) => Effect.sync(() => s.state.setRememberMe(remember, now))),
   setDeadline: (s) => (deadline) =>
-    s.readyAt((now) => Effect.sync(() => s.state.setDeadline(DateTime.toEpochMillis(deadline), now)))
+    s.change((now) => Effect.sync(() => s.state.setDeadline(DateTime.toEpochMillis(deadline), now)))
 }
 
 const effects: { readonly [K in EffectName]: (s: RequestSession) => SessionService[K] } = {
   keys: (s) => s.ready(() => Effect.sync(() => s.state.keys())),
-  clear: (s) => s.readyAt((now) => Effect.sync(() => s.state.clear(now))),
-  renew: (s) => s.readyAt((now) => Effect.map(s.delete(s.state.token), () => s.state.renewed(now))),
-  destroy: (s) => s.ready(() => Effect.map(s.delete(s.state.token), () => s.state.destroyed())),
+  clear: (s) => s.change((now) => Effect.sync(() => s.state.clear(now))),
+  renew: (s) => s.change((now) => Effect.sync(() => s.state.renew(now))),
+  destroy: (s) => s.change(() => Effect.sync(() => s.state.destroy())),
   status: (s) => Effect.sync(() => s.state.status),
   deadline: (s) => s.ready(() => Effect.sync(() => DateTime.unsafeMake(s.state.deadline))),
   token: (s) => s.ready(() => Effect.sync(() => Option.fromNullable(s.state.token)))

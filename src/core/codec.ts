@@ -2,10 +2,17 @@
  * The session codec: what `Session` stores as bytes in a `SessionStore`.
  *
  * Format version 1: one version byte (`0x01`), then UTF-8 JSON
- * `{"d":deadlineMillis,"e":expiryMillis,"r":1?,"v":{...}}` where `d` is the absolute deadline, `e` the expiry the
- * record was saved with (the deadline or the idle timeout, whichever comes first: checked on load, so expiry never
- * depends on the store's own clock), `r` the remember-me flag and `v` maps key names to their Schema-encoded values. The version byte lets the format change later while
- * old sessions stay readable.
+ * `{"d":deadlineMillis,"e":expiryMillis,"r":1?,"v":{...}}` where `d` is the absolute deadline, `r` the remember-me
+ * flag and `v` maps key names to their Schema-encoded values. `e` is what releases up to 0.2 checked on load as the
+ * record's expiry; since the idle timeout is extended by moving only the store's expiry (a `touch`), the store's
+ * expiry is the one that counts, and `e` is written as the deadline so that an older release reading a record
+ * during a rolling deploy does not end a session early.
+ *
+ * A renew leaves a *marker* under the old store key for a short grace window:
+ * `{"d":0,"e":untilMillis,"m":"<new store key>","v":{}}`. It is not a session: a new request that finds it finds
+ * nothing (an older release reads it as a session past its deadline, so nothing either), and only a request that
+ * loaded the real record before the renew follows it to merge its changes into the renewed session. The version
+ * byte lets the format change later while old sessions stay readable.
  *
  * @internal
  */
@@ -80,7 +87,16 @@ export interface DecodedRecord {
 /** @internal */
 export type DecodeResult =
   | { readonly _tag: "Ok"; readonly record: DecodedRecord }
+  | { readonly _tag: "Marker"; readonly to: string; readonly until: number }
   | { readonly _tag: "Corrupt"; readonly reason: string }
+
+/**
+ * Encodes a renew's marker: the session moved to store key `to`; `until` is when the grace window ends.
+ *
+ * @internal
+ */
+export const encodeMarker = (to: string, until: number): Uint8Array =>
+  Buffer.from(`\u0001{"d":0,"e":${JSON.stringify(until)},"m":${JSON.stringify(to)},"v":{}}`, "utf8")
 
 const corrupt = (reason: string): DecodeResult => ({ _tag: "Corrupt", reason })
 
@@ -95,10 +111,11 @@ export const decode = (bytes: Uint8Array): DecodeResult => {
     return corrupt("not valid UTF-8 JSON")
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return corrupt("not an object")
-  const { d, e, r, v } = parsed as { d?: unknown; e?: unknown; r?: unknown; v?: unknown }
+  const { d, e, m, r, v } = parsed as { d?: unknown; e?: unknown; m?: unknown; r?: unknown; v?: unknown }
   if (typeof d !== "number" || !Number.isFinite(d)) return corrupt("missing deadline")
   if (typeof e !== "number" || !Number.isFinite(e)) return corrupt("missing expiry")
   if (typeof v !== "object" || v === null || Array.isArray(v)) return corrupt("missing values")
   if (r !== undefined && r !== 1) return corrupt("bad remember-me flag")
+  if (m !== undefined) return typeof m === "string" ? { _tag: "Marker", to: m, until: e } : corrupt("bad marker")
   return { _tag: "Ok", record: { deadline: d, expiry: e, rememberMe: r === 1, values: v as Record<string, unknown> } }
 }

@@ -1,15 +1,36 @@
 /**
- * The commit decision: given the state of a request's session at the end of the request, what to write to the
- * store and which cookie to send. A pure function, so that every case can be checked in a table
- * (`test/core/commit.test.ts`); both lines' `Session` run the plan it returns.
+ * The commit: given a request's session at the end of the request, the store operations to run and the cookie to
+ * send. It is a generator of store commands, without Effect: each line's `Session` runs the commands it yields
+ * against its `SessionStore` and passes the answers back, so that the whole algorithm is written (and tested,
+ * `test/core/commit.test.ts`) once.
+ *
+ * What it guarantees, for requests of one session that overlap:
+ *
+ * - **Per-key merge.** A request writes only what it changed (keys set or removed, `clear`, the deadline,
+ *   remember-me), applied to the record as it is in the store at commit time. The first write expects the version
+ *   the request loaded (no extra read in the common case); on a conflict it reads the record again, re-applies its
+ *   changes and retries, at most `MAX_ATTEMPTS` times.
+ * - **Logout sticks.** A session that is gone at commit (destroyed, revoked, expired) takes none of the request's
+ *   changes, and the response sends no cookie at all (an expiring cookie could delete a newer one that a racing
+ *   renew has just set).
+ * - **Renew is safe.** The renewed record is saved under the new key first (only if absent); then the old record is
+ *   replaced, only if it still holds what was merged, by a marker pointing to the new store key for
+ *   `renewGrace`. A failure in between leaves the old session as it was, and the new record is removed (the
+ *   runner deletes `orphan`). Requests that loaded the old record before the renew follow the marker to merge
+ *   their changes, and their responses set no cookie (handing them the new token would give it to whoever holds
+ *   the old one).
+ * - **Idle extension is an expiry-only touch**, conditional on the version loaded, at most once per `touchAfter`.
  *
  * @internal
  */
+import * as Codec from "./codec.js"
+import { type Base, type Entry, read, type Record_, type SessionState } from "./sessionState.js"
+import * as Token from "./token.js"
 
 /**
  * - `unmodified`: nothing to write (no `Set-Cookie`).
  * - `modified`: the session is saved and its cookie sent at commit.
- * - `destroyed`: the store entry was deleted and a deletion cookie is sent at commit.
+ * - `destroyed`: the store entry is deleted and a deletion cookie is sent at commit.
  *
  * @internal
  */
@@ -31,117 +52,242 @@ export type CommitResult =
   }
   | { readonly _tag: "ExpireCookie" }
 
-/** What the decision reads of a session (`SessionState` has these fields). @internal */
-export interface CommitInput {
-  readonly status: Status
-  /** Whether the stored session has been read. */
-  readonly loaded: boolean
-  /**
-   * Whether reading the stored session failed earlier in the request (already reported): the commit does not read
-   * it again. Absent means `false`.
-   */
-  readonly loadFailed?: boolean | undefined
-  /** Whether the request carried a session cookie at all (well-formed or not). */
-  readonly hadCookie: boolean
-  /** The cookie's value when it has the shape of a token. */
-  readonly cookieToken: string | undefined
-  /** The token of the stored session in use; `undefined` for a new (or renewed) session not saved yet. */
-  readonly token: string | undefined
-  /** The absolute deadline, epoch milliseconds. */
-  readonly deadline: number
-  readonly rememberMe: boolean
-  readonly config: {
-    /** Milliseconds; `undefined` for no idle timeout. */
-    readonly idleTimeout: number | undefined
-    /** Whether cookies carry `Max-Age`/`Expires` without `rememberMe`. */
-    readonly persist: boolean
+/** @internal */
+export const UNCHANGED: CommitResult = { _tag: "Unchanged" }
+const EXPIRE: CommitResult = { _tag: "ExpireCookie" }
+
+/** A store operation the runner performs; its answer is passed back to the generator. @internal */
+export type Command =
+  /** Answer: the entry (`Entry`) or `undefined`. */
+  | { readonly _tag: "Load"; readonly key: string }
+  /** Answer: the new version (`string`), or `undefined` on a conflict. `expected` `undefined`: only if absent. */
+  | {
+    readonly _tag: "SaveIf"
+    readonly key: string
+    readonly data: Uint8Array
+    readonly expiry: number
+    readonly expected: string | undefined
+  }
+  /** Answer: whether it applied (`boolean`). */
+  | { readonly _tag: "Touch"; readonly key: string; readonly expiry: number; readonly expected: string }
+  /** Answer: nothing. */
+  | { readonly _tag: "Delete"; readonly key: string }
+
+/** The answers, by command. @internal */
+export type Answer = Entry | string | boolean | undefined
+
+/** How many times a commit writes before it gives up with `CommitConflict`. @internal */
+export const MAX_ATTEMPTS = 10
+
+/** Thrown by the generator when every attempt met a conflict. @internal */
+export class CommitConflict extends Error {
+  constructor() {
+    super(`the session was changed by other requests during each of ${MAX_ATTEMPTS} attempts to save it`)
+  }
+}
+
+/** Thrown by the generator when a record read again at commit is not a session. @internal */
+export class CommitCorrupt extends Error {
+  constructor(readonly reason: string) {
+    super(`the stored session read again at commit is corrupt: ${reason}`)
   }
 }
 
 /**
- * - `Nothing`: no store I/O, no cookie.
- * - `Load`: an idle timeout and a cookie, but the handler never read the session: load it (the request still counts
- *   as activity), then decide again. Not when the handler's read failed: that failure was reported once already,
- *   and a store that just failed is not asked again.
- * - `End`: delete `deleteToken` from the store (when set) and, when `expireCookie`, send a deletion cookie.
- * - `Save`: save the record under `token` (a new token when `undefined`) until `expiry`, and send its cookie.
- *
- * `optional` marks the work of a session the handler did not change (an idle-timeout extension): when it fails,
- * the failure is logged and the response goes out without a cookie, instead of failing.
+ * One commit's run: `orphan` is the store key of a renewed record written but not yet reachable (the runner
+ * deletes it when the commit fails); `optional` says that the commit only extends an idle timeout (a failure is
+ * logged and the response goes out without a cookie).
  *
  * @internal
  */
-export type Plan =
-  | { readonly _tag: "Nothing" }
-  | { readonly _tag: "Load" }
-  | {
-    readonly _tag: "End"
-    readonly deleteToken: string | undefined
-    readonly expireCookie: boolean
-    readonly optional: boolean
-  }
-  | {
-    readonly _tag: "Save"
-    readonly token: string | undefined
-    readonly expiry: number
-    /** Whether the cookie outlives the browser session (carries `Max-Age` and `Expires`). */
-    readonly persistent: boolean
-    readonly optional: boolean
+export class CommitRun {
+  orphan: string | undefined = undefined
+  readonly optional: boolean
+  readonly steps: Generator<Command, CommitResult, Answer>
+
+  constructor(readonly state: SessionState, readonly now: number, aborted = false) {
+    this.optional = state.status === "unmodified"
+    this.steps = aborted ? this.abort() : this.run()
   }
 
-const NOTHING: Plan = { _tag: "Nothing" }
-const LOAD: Plan = { _tag: "Load" }
+  /** Whether, with an idle timeout, the commit of an unchanged session must load it first (to touch it). */
+  static needsLoad(state: SessionState): boolean {
+    return state.status === "unmodified" && state.config.idleTimeout !== undefined &&
+      state.cookieToken !== undefined && !state.loaded && !state.loadFailed
+  }
 
-/** When the record expires: the deadline, or the idle timeout from now when that comes first. @internal */
-export const expiryAt = (input: CommitInput, now: number): number =>
-  input.config.idleTimeout === undefined ? input.deadline : Math.min(input.deadline, now + input.config.idleTimeout)
+  /** A request whose client hung up commits only its `destroy` (a logout is never lost); nothing else. */
+  private *abort(): Generator<Command, CommitResult, Answer> {
+    yield* this.destroyStored()
+    return UNCHANGED
+  }
 
-/** The commit decision. @internal */
-export const decide = (input: CommitInput, now: number): Plan => {
-  switch (input.status) {
-    case "destroyed":
-      // Only expire a cookie the request carried. A request without one (such as a cross-site form POST, which
-      // SameSite=Lax strips of the cookie) must not delete the browser's cookie: its response may still set
-      // cookies, and an unconditional deletion would let any site log users out.
-      return input.hadCookie ? { _tag: "End", deleteToken: undefined, expireCookie: true, optional: false } : NOTHING
-    case "modified":
-      return write(input, now, false)
-    case "unmodified":
-      // with an idle timeout, a request carrying a live session's cookie pushes its expiry back
-      if (input.config.idleTimeout === undefined || input.cookieToken === undefined) return NOTHING
-      if (!input.loaded) return input.loadFailed === true ? NOTHING : LOAD
-      return input.token === undefined ? NOTHING : write(input, now, true)
+  private *run(): Generator<Command, CommitResult, Answer> {
+    const state = this.state
+    yield* this.destroyStored()
+    switch (state.status) {
+      case "destroyed":
+        // Only expire a cookie the request carried. A request without one (such as a cross-site form POST, which
+        // SameSite=Lax strips of the cookie) must not delete the browser's cookie: its response may still set
+        // cookies, and an unconditional deletion would let any site log users out.
+        return state.hadCookie ? EXPIRE : UNCHANGED
+      case "unmodified":
+        return yield* this.touch()
+      case "modified":
+        if (state.base === undefined) return yield* this.create()
+        return state.renewing ? yield* this.renew(state.base) : yield* this.update(state.base)
+    }
+  }
+
+  /** Deletes the stored session a `destroy` ended, and the session a racing renew moved it to. */
+  private *destroyStored(): Generator<Command, void, Answer> {
+    const key = this.state.destroyKey
+    if (key === undefined) return
+    const reading = read(key, (yield { _tag: "Load", key }) as Entry | undefined, this.now)
+    if (reading._tag === "Marker") yield { _tag: "Delete", key: reading.to }
+    yield { _tag: "Delete", key }
+  }
+
+  /** An unchanged session: with an idle timeout, move its expiry (only), at most once per `touchAfter`. */
+  private *touch(): Generator<Command, CommitResult, Answer> {
+    const { state, now } = this
+    const base = state.base
+    const idle = state.config.idleTimeout
+    if (idle === undefined || base === undefined || state.cookieToken === undefined) return UNCHANGED
+    const expiry = Math.min(base.deadline, now + idle)
+    if (expiry <= now || expiry <= base.expiry || expiry - base.expiry < state.config.touchAfter) return UNCHANGED
+    const touched = yield { _tag: "Touch", key: base.key, expiry, expected: base.version }
+    if (touched !== true) return UNCHANGED
+    // a browser-session cookie does not change; a persistent one gets its new lifetime
+    return this.persistent(base) ? this.cookie(state.cookieToken, expiry) : UNCHANGED
+  }
+
+  /** A new session (or one started again after `destroy`, or under an unknown cookie): a new token. */
+  private *create(): Generator<Command, CommitResult, Answer> {
+    const { state, now } = this
+    const record = state.record()
+    const expiry = this.expiryOf(record)
+    if (expiry <= now) return state.hadCookie ? EXPIRE : UNCHANGED
+    const data = Codec.encode(encodable(record))
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const token = Token.generate()
+      // a taken key (never seen with 256 random bits) is a conflict: another token
+      const version = yield { _tag: "SaveIf", key: state.storeKey(token), data, expiry, expected: undefined }
+      if (version !== undefined) {
+        state.committed(token)
+        return this.cookie(token, expiry, record.rememberMe)
+      }
+    }
+    throw new CommitConflict()
+  }
+
+  /** A stored session the request changed: its changes, merged into the record as it is now. */
+  private *update(loaded: Base): Generator<Command, CommitResult, Answer> {
+    const { state, now } = this
+    let base = loaded
+    let following = false
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const record = attempt === 0 ? state.record() : state.record(base)
+      const expiry = this.expiryOf(record)
+      if (expiry <= now) {
+        // the deadline was moved into the past: the session ends
+        yield { _tag: "Delete", key: base.key }
+        return following || !state.hadCookie ? UNCHANGED : EXPIRE
+      }
+      const data = Codec.encode(encodable(record))
+      const version = yield { _tag: "SaveIf", key: base.key, data, expiry, expected: base.version }
+      if (version !== undefined) {
+        return following ? UNCHANGED : this.cookie(state.cookieToken!, expiry, record.rememberMe)
+      }
+      const reading = yield* this.reload(base.key)
+      if (reading._tag === "Marker") {
+        // renewed since this request loaded it: merge into the renewed session, once, without learning its token
+        if (following) return UNCHANGED
+        following = true
+        const moved = yield* this.reload(reading.to)
+        if (moved._tag !== "Live") return UNCHANGED
+        base = moved.base
+      } else if (reading._tag === "Live") {
+        base = reading.base
+      } else {
+        return UNCHANGED
+      }
+    }
+    throw new CommitConflict()
+  }
+
+  /** `renew`: the new record first (only if absent), then the old one replaced by a marker (only if unchanged). */
+  private *renew(loaded: Base): Generator<Command, CommitResult, Answer> {
+    const { state, now } = this
+    const token = Token.generate()
+    const key = state.storeKey(token)
+    let base = loaded
+    let written: string | undefined = undefined
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const record = attempt === 0 ? state.record() : state.record(base)
+      const expiry = this.expiryOf(record)
+      if (expiry <= now) {
+        if (written !== undefined) yield { _tag: "Delete", key }
+        this.orphan = undefined
+        yield { _tag: "Delete", key: base.key }
+        return state.hadCookie ? EXPIRE : UNCHANGED
+      }
+      const data = Codec.encode(encodable(record))
+      this.orphan = key
+      const version = yield { _tag: "SaveIf", key, data, expiry, expected: written }
+      if (version === undefined) throw new CommitConflict()
+      written = version as string
+      const until = now + state.config.renewGrace
+      const marker = Codec.encodeMarker(key, until)
+      const swapped = yield { _tag: "SaveIf", key: base.key, data: marker, expiry: until, expected: base.version }
+      if (swapped !== undefined) {
+        this.orphan = undefined
+        state.committed(token)
+        return this.cookie(token, expiry, record.rememberMe)
+      }
+      const reading = yield* this.reload(base.key)
+      if (reading._tag !== "Live") {
+        // destroyed, revoked or renewed by another request meanwhile: this renew does not happen
+        yield { _tag: "Delete", key }
+        this.orphan = undefined
+        return UNCHANGED
+      }
+      base = reading.base
+    }
+    throw new CommitConflict()
+  }
+
+  private *reload(key: string): Generator<Command, ReturnType<typeof read>, Answer> {
+    const reading = read(key, (yield { _tag: "Load", key }) as Entry | undefined, this.now)
+    if (reading._tag === "Corrupt") throw new CommitCorrupt(reading.reason)
+    return reading
+  }
+
+  /** When a record expires: its deadline, or the idle timeout from now when that comes first. */
+  private expiryOf(record: Record_): number {
+    const idle = this.state.config.idleTimeout
+    return idle === undefined ? record.deadline : Math.min(record.deadline, this.now + idle)
+  }
+
+  private persistent(record: { readonly rememberMe: boolean }): boolean {
+    return this.state.config.persist || record.rememberMe
+  }
+
+  private cookie(token: string, expiry: number, rememberMe?: boolean): CommitResult {
+    const persistent = rememberMe === undefined ? true : this.persistent({ rememberMe })
+    return {
+      _tag: "SetCookie",
+      token,
+      maxAge: persistent ? Math.ceil((expiry - this.now) / 1000) : undefined,
+      expires: persistent ? new Date(expiry) : undefined
+    }
   }
 }
 
-const write = (input: CommitInput, now: number, optional: boolean): Plan => {
-  const expiry = expiryAt(input, now)
-  if (expiry <= now) {
-    // the deadline has passed (or was moved into the past): the session is over
-    return input.token === undefined && !input.hadCookie
-      ? NOTHING
-      : { _tag: "End", deleteToken: input.token, expireCookie: input.hadCookie, optional }
-  }
-  return {
-    _tag: "Save",
-    token: input.token,
-    expiry,
-    persistent: input.config.persist || input.rememberMe,
-    optional
-  }
-}
-
-/** @internal */
-export const UNCHANGED: CommitResult = { _tag: "Unchanged" }
-
-/** What the response carries once an `End` plan has run. @internal */
-export const ended = (plan: Extract<Plan, { _tag: "End" }>): CommitResult =>
-  plan.expireCookie ? { _tag: "ExpireCookie" } : UNCHANGED
-
-/** What the response carries once a `Save` plan has saved the session under `token` at `now`. @internal */
-export const saved = (plan: Extract<Plan, { _tag: "Save" }>, token: string, now: number): CommitResult => ({
-  _tag: "SetCookie",
-  token,
-  maxAge: plan.persistent ? Math.ceil((plan.expiry - now) / 1000) : undefined,
-  expires: plan.persistent ? new Date(plan.expiry) : undefined
+/** The codec's record: `e` is written as the deadline (see `codec.ts`). */
+const encodable = (record: Record_): Codec.SessionRecord => ({
+  deadline: record.deadline,
+  expiry: record.deadline,
+  rememberMe: record.rememberMe,
+  values: record.values
 })

@@ -6,7 +6,15 @@
  */
 
 /** @internal */
-export const REASONS = ["StoreUnavailable", "Corrupt", "Decode", "Encode", "InvalidOptions"] as const
+export const REASONS = [
+  "StoreUnavailable",
+  "Corrupt",
+  "Decode",
+  "Encode",
+  "InvalidOptions",
+  "Conflict",
+  "Committed"
+] as const
 
 /** @internal */
 export type Reason = typeof REASONS[number]
@@ -19,11 +27,12 @@ export const message = (reason: Reason, key: string | undefined, description: st
 
 /**
  * The status of the empty response that answers a `SessionError` the handler did not handle: 503 when the store
- * failed (the request may succeed later), 500 for anything else. The body stays empty: no internals reach the client.
+ * failed or the session met too many concurrent changes (the request may succeed later), 500 for anything else. The body stays empty: no internals reach the client.
  *
  * @internal
  */
-export const httpStatus = (reason: Reason): 503 | 500 => reason === "StoreUnavailable" ? 503 : 500
+export const httpStatus = (reason: Reason): 503 | 500 =>
+  reason === "StoreUnavailable" || reason === "Conflict" ? 503 : 500
 
 /**
  * Whether the session logged the failure where it happened (a store failure is logged at once, handled or not, as
@@ -31,4 +40,5 @@ export const httpStatus = (reason: Reason): 503 | 500 => reason === "StoreUnavai
  *
  * @internal
  */
-export const loggedWhereItHappened = (reason: Reason): boolean => reason === "StoreUnavailable"
+export const loggedWhereItHappened = (reason: Reason): boolean =>
+  reason === "StoreUnavailable" || reason === "Committed"

@@ -1,17 +1,17 @@
 /**
  * The state of one request's session, without Effect: what the session holds, the synchronous change each
- * operation makes, how a stored record is adopted, and what a commit writes. Both lines' `Session` wrap it in a thin
- * Effect shell that adds what needs Effect: the store, the clock, and the values' Schemas.
+ * operation makes, and what the request changed (so that its commit can apply exactly those changes to the record
+ * as it is in the store at commit time: see `commit.ts`). Both lines' `Session` wrap it in a thin Effect shell that
+ * adds what needs Effect: the store, the clock, and the values' Schemas.
  *
  * It is made on every request, so it is a class with its methods on the prototype and no lock: once the session is
  * loaded, each operation changes the fields in one synchronous step after whatever it waits for (a value's
- * encoding, the store's delete for `renew` and `destroy`), so concurrent fibers of a request never see half a
- * change.
+ * encoding), so concurrent fibers of a request never see half a change.
  *
  * @internal
  */
 import * as Codec from "./codec.js"
-import * as Commit from "./commit.js"
+import type * as Commit from "./commit.js"
 import * as Token from "./token.js"
 
 /** The session options the state needs, as plain numbers. @internal */
@@ -20,21 +20,84 @@ export interface SessionConfig {
   readonly lifetime: number
   /** The idle timeout, milliseconds; `undefined` for none. */
   readonly idleTimeout: number | undefined
+  /**
+   * With an idle timeout: the expiry is moved (a `touch`) only when it would move by at least this many
+   * milliseconds, so a busy session costs one touch per interval, not one write per request.
+   */
+  readonly touchAfter: number
+  /** How long, milliseconds, a renew's marker lets requests that loaded the old record merge into the new one. */
+  readonly renewGrace: number
   /** Whether cookies carry `Max-Age`/`Expires` without `rememberMe`. */
   readonly persist: boolean
   /** Whether the store key is the token's SHA-256 rather than the token. */
   readonly hashTokenInStore: boolean
 }
 
-/** What a `Save` plan writes. @internal */
-export interface Write {
-  readonly token: string
+/** A store entry as the session reads it (`StoredEntry` with the expiry in epoch milliseconds). @internal */
+export interface Entry {
+  readonly data: Uint8Array
+  readonly version: string
+  readonly expiry: number
+}
+
+/** A live session record as loaded from the store. @internal */
+export interface Base {
+  /** Its store key. */
   readonly key: string
-  readonly bytes: Uint8Array
+  readonly version: string
+  /** The store's expiry of the entry, epoch milliseconds. */
+  readonly expiry: number
+  readonly deadline: number
+  readonly rememberMe: boolean
+  /** The values as `JSON.parse` made them: read with `Object.keys` and indexing only. */
+  readonly values: Readonly<Record<string, unknown>>
+}
+
+/** What a store entry is to a session. @internal */
+export type Reading =
+  | { readonly _tag: "Live"; readonly base: Base }
+  /** Nothing to use: no entry, or a session past its deadline. */
+  | { readonly _tag: "Gone" }
+  | { readonly _tag: "Marker"; readonly to: string }
+  | { readonly _tag: "Corrupt"; readonly reason: string }
+
+const GONE: Reading = { _tag: "Gone" }
+
+/** Reads the entry found under `key`. @internal */
+export const read = (key: string, entry: Entry | undefined, now: number): Reading => {
+  if (entry === undefined) return GONE
+  const decoded = Codec.decode(entry.data)
+  switch (decoded._tag) {
+    case "Corrupt":
+      return decoded
+    case "Marker":
+      return { _tag: "Marker", to: decoded.to }
+    case "Ok": {
+      const { deadline, rememberMe, values } = decoded.record
+      // the idle timeout is the store's expiry (it returns nothing after it); the deadline is the record's own
+      if (deadline <= now) return GONE
+      return {
+        _tag: "Live",
+        base: { key, version: entry.version, expiry: entry.expiry, deadline, rememberMe, values }
+      }
+    }
+  }
+}
+
+/** One key's change: set to an encoded value, or removed. @internal */
+export type Change = { readonly set: true; readonly value: unknown } | { readonly set: false }
+
+const REMOVED: Change = { set: false }
+
+/** A session record to write. @internal */
+export interface Record_ {
+  readonly deadline: number
+  readonly rememberMe: boolean
+  readonly values: ReadonlyMap<string, unknown>
 }
 
 /** @internal */
-export class SessionState implements Commit.CommitInput {
+export class SessionState {
   /**
    * Whether the stored session has been read. There is no lock around the read: fibers of one request that first
    * use the session concurrently each read the store, and the first read to finish wins (a later one finds
@@ -48,14 +111,30 @@ export class SessionState implements Commit.CommitInput {
   loadFailed = false
   /** Whether a store failure of this request has been logged: a request logs its first one only. */
   private storeFailureLogged = false
-  /** The token of the stored session this request is using; `undefined` for a new, not yet saved one. */
-  token: string | undefined = undefined
-  /** The absolute deadline, epoch milliseconds. */
+  /** The stored session this request is using, as loaded; `undefined` for a new one (or after `destroy`). */
+  base: Base | undefined = undefined
+  /** The absolute deadline, epoch milliseconds (as the request sees it). */
   deadline = 0
   rememberMe = false
-  /** Key names to their Schema-encoded values. */
+  /** Key names to their Schema-encoded values, as the request sees them: the loaded values with its changes. */
   readonly values = new Map<string, unknown>()
+  /** The keys this request set or removed, in the order of their last change. */
+  readonly changes = new Map<string, Change>()
+  /** Whether `clear` ran: the keys not in `changes` are removed at commit. */
+  cleared = false
+  /** The deadline this request set (`setDeadline`, or `renew`'s fresh one), if any. */
+  deadlineSet: number | undefined = undefined
+  /** The remember-me flag this request set, if any. */
+  rememberMeSet: boolean | undefined = undefined
+  /** Whether this request renews the stored session (a new token at commit). */
+  renewing = false
+  /** The store key of a stored session this request destroyed: deleted at commit. */
+  destroyKey: string | undefined = undefined
+  /** The token of the session once committed under a new one (a new or renewed session). */
+  committedToken: string | undefined = undefined
   status: Commit.Status = "unmodified"
+  /** Whether the commit has started: from then on, changes fail (reads keep working). */
+  closed = false
   /** The cookie's value when it has the shape of a token; anything else is never looked up. */
   readonly cookieToken: string | undefined
   /** Whether the request carried a session cookie at all (well-formed or not). */
@@ -77,29 +156,36 @@ export class SessionState implements Commit.CommitInput {
   }
 
   /**
-   * Adopts what the store answered for `lookup` (`undefined`: nothing, or no lookup at all). Returns why the bytes
-   * are not a session (the state stays unloaded), or `undefined`. Once loaded, a later answer changes nothing.
+   * The token of the session the client holds and keeps: `undefined` for a new session, a destroyed one, and one
+   * being renewed (it gets a new token at commit).
    */
-  loadFrom(found: Uint8Array | undefined, now: number): string | undefined {
+  get token(): string | undefined {
+    if (this.committedToken !== undefined) return this.committedToken
+    return this.base === undefined || this.renewing ? undefined : this.cookieToken
+  }
+
+  /**
+   * Adopts what the store answered for `lookup` (`undefined`: nothing, or no lookup at all). Returns why the bytes
+   * are not a session (the state stays unloaded), or `undefined`. Once loaded, a later answer changes nothing. A
+   * renew's marker is not a session: the old token of a renewed session finds nothing.
+   */
+  loadFrom(entry: Entry | undefined, now: number): string | undefined {
     if (this.loaded) return undefined
-    if (found === undefined) {
+    const key = this.lookup
+    const reading = key === undefined ? GONE : read(key, entry, now)
+    if (reading._tag === "Corrupt") {
+      this.loadFailed = true
+      return reading.reason
+    }
+    if (reading._tag === "Live") {
+      const { base } = reading
+      this.base = base
+      this.deadline = base.deadline
+      this.rememberMe = base.rememberMe
+      for (const k of Object.keys(base.values)) this.values.set(k, base.values[k])
+    } else {
       // an unknown token is never adopted: the session gets a fresh token at commit
       this.fresh(now)
-    } else {
-      const decoded = Codec.decode(found)
-      if (decoded._tag === "Corrupt") {
-        this.loadFailed = true
-        return decoded.reason
-      }
-      const { deadline, expiry, rememberMe, values } = decoded.record
-      if (deadline <= now || expiry <= now) {
-        this.fresh(now)
-      } else {
-        this.token = this.cookieToken
-        this.deadline = deadline
-        this.rememberMe = rememberMe
-        for (const k of Object.keys(values)) this.values.set(k, values[k])
-      }
     }
     this.loaded = true
     return undefined
@@ -132,12 +218,14 @@ export class SessionState implements Commit.CommitInput {
   set(name: string, encoded: unknown, now: number): void {
     this.touch(now)
     this.values.set(name, encoded)
+    this.change(name, { set: true, value: encoded })
   }
 
   remove(name: string, now: number): void {
     if (this.values.has(name)) {
       this.touch(now)
       this.values.delete(name)
+      this.change(name, REMOVED)
     }
   }
 
@@ -153,69 +241,75 @@ export class SessionState implements Commit.CommitInput {
    * goes back, unless something was set in its place meanwhile.
    */
   popped(name: string, encoded: unknown, decoded: boolean, now: number): void {
-    if (decoded) this.touch(now)
-    else if (!this.values.has(name)) this.values.set(name, encoded)
+    if (decoded) {
+      this.touch(now)
+      // a value set meanwhile (by another fiber of the request) stays
+      if (!this.values.has(name)) this.change(name, REMOVED)
+    } else if (!this.values.has(name)) this.values.set(name, encoded)
   }
 
   clear(now: number): void {
     if (this.values.size > 0) {
       this.touch(now)
       this.values.clear()
+      this.changes.clear()
+      this.cleared = true
     }
   }
 
   setRememberMe(remember: boolean, now: number): void {
     this.touch(now)
     this.rememberMe = remember
+    this.rememberMeSet = remember
   }
 
   setDeadline(deadline: number, now: number): void {
     this.touch(now)
     this.deadline = deadline
+    this.deadlineSet = deadline
   }
 
-  /** The stored `token` was deleted. */
-  deleted(token: string): void {
-    if (this.token === token) this.token = undefined
-  }
-
-  /** `renew`, once the old token is deleted: a new token at commit and a fresh deadline; the data stays. */
-  renewed(now: number): void {
-    this.status = "modified"
+  /** `renew`: a new token at commit and a fresh deadline; the data stays. */
+  renew(now: number): void {
+    this.touch(now)
+    if (this.base !== undefined) this.renewing = true
     this.deadline = now + this.config.lifetime
+    this.deadlineSet = this.deadline
   }
 
-  /** `destroy`, once the stored session is deleted. */
-  destroyed(): void {
+  /** `destroy`: the stored session is deleted at commit; a later change starts a fresh session. */
+  destroy(): void {
+    if (this.base !== undefined) this.destroyKey ??= this.base.key
+    this.base = undefined
     this.status = "destroyed"
     this.values.clear()
+    this.changes.clear()
+    this.cleared = false
+    this.deadlineSet = undefined
+    this.rememberMeSet = undefined
+    this.renewing = false
     this.rememberMe = false
   }
 
-  /** What the commit must do now. */
-  plan(now: number): Commit.Plan {
-    return Commit.decide(this, now)
+  /** The record to write: as the request sees it (`onto` absent), or its changes applied to `onto`. */
+  record(onto?: Base): Record_ {
+    if (onto === undefined) return this
+    const values = new Map<string, unknown>()
+    if (!this.cleared) for (const k of Object.keys(onto.values)) values.set(k, onto.values[k])
+    for (const [k, change] of this.changes) {
+      if (change.set) values.set(k, change.value)
+      else values.delete(k)
+    }
+    return {
+      deadline: this.deadlineSet ?? onto.deadline,
+      rememberMe: this.rememberMeSet ?? onto.rememberMe,
+      values
+    }
   }
 
-  /**
-   * What a `Save` plan writes: its token (a new one for a new or renewed session), the store key and the record.
-   * Throws `Codec.UnencodableValue` for a value JSON cannot hold.
-   */
-  write(plan: Extract<Commit.Plan, { _tag: "Save" }>): Write {
-    const bytes = Codec.encode({
-      deadline: this.deadline,
-      expiry: plan.expiry,
-      rememberMe: this.rememberMe,
-      values: this.values
-    })
-    const token = plan.token ?? Token.generate()
-    return { token, key: this.storeKey(token), bytes }
-  }
-
-  /** The session was saved under `token`. */
+  /** The session was saved under `token` (a new or renewed session) at commit. */
   committed(token: string): void {
-    this.token = token
-    this.status = "unmodified"
+    this.committedToken = token
   }
 
   /** Marks the session modified; after `destroy`, the next change starts a fresh session. */
@@ -224,10 +318,21 @@ export class SessionState implements Commit.CommitInput {
     this.status = "modified"
   }
 
+  private change(name: string, change: Change): void {
+    // re-inserted, so that the map's order is the order of the last changes
+    this.changes.delete(name)
+    this.changes.set(name, change)
+  }
+
   private fresh(now: number): void {
-    this.token = undefined
+    this.base = undefined
+    this.renewing = false
     this.deadline = now + this.config.lifetime
+    this.deadlineSet = undefined
     this.rememberMe = false
+    this.rememberMeSet = undefined
     this.values.clear()
+    this.changes.clear()
+    this.cleared = false
   }
 }

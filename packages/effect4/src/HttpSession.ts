@@ -106,7 +106,11 @@ const begin: Effect.Effect<
   const facts = requestFacts(request, manager.options.trustProxy)
   HttpEffect.appendPreResponseHandlerUnsafe(context, (_request, response) =>
     Effect.catch(
-      Effect.flatMap(handle.commit, (result) => respond(manager, facts, response, result)),
+      // 499: the client hung up (the handler was interrupted); the commit is all or nothing, so nothing but a
+      // destroy is carried out (see `SessionHandle.abort`)
+      response.status === 499
+        ? Effect.as(handle.abort, response)
+        : Effect.flatMap(handle.commit, (result) => respond(manager, facts, response, result)),
       (error) =>
         Effect.as(logUnhandled(error), applyCommit(HttpServerResponse.empty({ status: 503 }), cookie, Commit.UNCHANGED))
     ))

@@ -95,13 +95,47 @@ const reasonText: Record<SessionStoreErrorReason, string> = {
 }
 
 /**
- * The operations an engine provides.
+ * What `load` answers for a live entry: its bytes, its version and its expiry.
  *
- * - `find`: the bytes saved under `token`, or `None` when the token is unknown or its expiry is not after now.
+ * @since 1.1.0
+ * @category models
+ */
+export interface StoredEntry {
+  readonly data: Uint8Array
+  /**
+   * An opaque string naming this content of the entry. Every write that changes the bytes (`save`, a successful
+   * `saveIf`) gives the entry a version it has never had before under this key while it lives; a `touch` keeps it.
+   * An engine may use a counter (MemStore, FileStore) or a digest of the bytes (RedisStore).
+   */
+  readonly version: string
+  /** When the entry expires, as the engine holds it (moved by `save`, `saveIf` and `touch`). */
+  readonly expiry: DateTime.Utc
+}
+
+/**
+ * The operations an engine provides. Keys are store keys (by default `Session` uses base64url(SHA-256(token))).
+ *
+ * - `find`: the bytes saved under `key`, or `None` when the key is unknown or its expiry is not after now.
  *   "Not found" is never an error.
- * - `save`: inserts or replaces both the bytes and the expiry. An expiry that is not after now removes the entry.
- * - `delete`: removes the entry; deleting an unknown token succeeds.
- * - `all`: a stream of the live `[token, data]` pairs.
+ * - `save`: inserts or replaces both the bytes and the expiry, unconditionally. An expiry that is not after now
+ *   removes the entry.
+ * - `delete`: removes the entry; deleting an unknown key succeeds.
+ * - `all`: a stream of the live `[key, data]` pairs.
+ *
+ * The conditional operations that `Session` commits with (so that overlapping requests of one session never undo
+ * each other) must each be atomic with respect to every other operation on the same key:
+ *
+ * - `load`: `find`, with the entry's `version` and `expiry`.
+ * - `saveIf(key, data, expiry, expected)`: writes only when the entry's current version is `expected`
+ *   (`Some(version)`), or only when there is no live entry (`None`). Answers `Some(newVersion)` when it wrote, and
+ *   `None` (a conflict, not an error) when it did not. An expiry that is not after now removes the entry when the
+ *   condition holds.
+ * - `touch(key, expiry, expected)`: moves only the expiry of the entry whose version is `expected`, keeping its
+ *   bytes and version; answers whether it did. An entry that is gone or holds another version is left alone.
+ *
+ * A write that one of these reports as done must be visible to every later operation on the key (in this process
+ * and, for a shared backend, in every process). An engine written outside this package runs the same checks as
+ * the built-in engines with the conformance suite (`test/conformance.ts` in the repository).
  *
  * Bytes are copied in and out: mutating the array passed to `save`, or returned by `find`, changes nothing stored.
  * The array passed to `save` may be a view into a larger buffer (the session codec's output comes from Node's
@@ -109,14 +143,25 @@ const reasonText: Record<SessionStoreErrorReason, string> = {
  * `data.buffer`. What `find` and `all` return owns its memory, shared with no other data.
  * "Now" is the Effect `Clock`, so `TestClock` drives expiry in tests.
  *
- * @since 1.0.0
+ * @since 0.1.0
  * @category models
  */
 export interface SessionStoreService {
-  readonly find: (token: string) => Effect.Effect<Option.Option<Uint8Array>, SessionStoreError>
-  readonly save: (token: string, data: Uint8Array, expiry: DateTime.Utc) => Effect.Effect<void, SessionStoreError>
-  readonly delete: (token: string) => Effect.Effect<void, SessionStoreError>
-  readonly all: Stream.Stream<readonly [token: string, data: Uint8Array], SessionStoreError>
+  readonly find: (key: string) => Effect.Effect<Option.Option<Uint8Array>, SessionStoreError>
+  readonly save: (key: string, data: Uint8Array, expiry: DateTime.Utc) => Effect.Effect<void, SessionStoreError>
+  readonly delete: (key: string) => Effect.Effect<void, SessionStoreError>
+  readonly all: Stream.Stream<readonly [key: string, data: Uint8Array], SessionStoreError>
+  /** @since 1.1.0 */
+  readonly load: (key: string) => Effect.Effect<Option.Option<StoredEntry>, SessionStoreError>
+  /** @since 1.1.0 */
+  readonly saveIf: (
+    key: string,
+    data: Uint8Array,
+    expiry: DateTime.Utc,
+    expected: Option.Option<string>
+  ) => Effect.Effect<Option.Option<string>, SessionStoreError>
+  /** @since 1.1.0 */
+  readonly touch: (key: string, expiry: DateTime.Utc, expected: string) => Effect.Effect<boolean, SessionStoreError>
 }
 
 /**
@@ -143,7 +188,8 @@ const spanOptions = { captureStackTrace: false } as const
 
 /**
  * Adds a tracing span to each operation of a store: `SessionStore.find`, `SessionStore.save`,
- * `SessionStore.delete` and `SessionStore.all`.
+ * `SessionStore.delete`, `SessionStore.all`, `SessionStore.load`,
+ * `SessionStore.saveIf` and `SessionStore.touch`.
  *
  * @since 1.0.0
  * @category tracing
@@ -153,7 +199,12 @@ export const traced = (store: SessionStoreService): SessionStoreService =>
     find: (token) => Effect.withSpan(store.find(token), "SessionStore.find", spanOptions),
     save: (token, data, expiry) => Effect.withSpan(store.save(token, data, expiry), "SessionStore.save", spanOptions),
     delete: (token) => Effect.withSpan(store.delete(token), "SessionStore.delete", spanOptions),
-    all: Stream.withSpan(store.all, "SessionStore.all", spanOptions)
+    all: Stream.withSpan(store.all, "SessionStore.all", spanOptions),
+    load: (key) => Effect.withSpan(store.load(key), "SessionStore.load", spanOptions),
+    saveIf: (key, data, expiry, expected) =>
+      Effect.withSpan(store.saveIf(key, data, expiry, expected), "SessionStore.saveIf", spanOptions),
+    touch: (key, expiry, expected) =>
+      Effect.withSpan(store.touch(key, expiry, expected), "SessionStore.touch", spanOptions)
   })
 
 /**
@@ -236,3 +287,40 @@ export {
  */
 export const all: Stream.Stream<readonly [token: string, data: Uint8Array], SessionStoreError, SessionStore> = Stream
   .unwrap(Effect.map(SessionStore, (store) => store.all))
+
+/**
+ * Loads the entry under `key` (bytes, version, expiry) from the provided `SessionStore`.
+ *
+ * @since 1.1.0
+ * @category accessors
+ */
+export const load = (key: string): Effect.Effect<Option.Option<StoredEntry>, SessionStoreError, SessionStore> =>
+  Effect.flatMap(SessionStore, (store) => store.load(key))
+
+/**
+ * Saves `data` under `key` only when the entry holds the `expected` version (`None`: only when there is no live
+ * entry); `Some(newVersion)` when it wrote, `None` on a conflict.
+ *
+ * @since 1.1.0
+ * @category accessors
+ */
+export const saveIf = (
+  key: string,
+  data: Uint8Array,
+  expiry: DateTime.Utc,
+  expected: Option.Option<string>
+): Effect.Effect<Option.Option<string>, SessionStoreError, SessionStore> =>
+  Effect.flatMap(SessionStore, (store) => store.saveIf(key, data, expiry, expected))
+
+/**
+ * Moves the expiry of the entry under `key` when it holds the `expected` version; whether it did.
+ *
+ * @since 1.1.0
+ * @category accessors
+ */
+export const touch = (
+  key: string,
+  expiry: DateTime.Utc,
+  expected: string
+): Effect.Effect<boolean, SessionStoreError, SessionStore> =>
+  Effect.flatMap(SessionStore, (store) => store.touch(key, expiry, expected))
