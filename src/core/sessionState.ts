@@ -295,7 +295,7 @@ export class SessionState {
   record(onto?: Base): Record_ {
     if (onto === undefined) return this
     const values = new Map<string, unknown>()
-    if (!this.cleared) for (const k of Object.keys(onto.values)) values.set(k, onto.values[k])
+    if (!this.cleared) { for (const k of Object.keys(onto.values)) values.set(k, onto.values[k]) }
     for (const [k, change] of this.changes) {
       if (change.set) values.set(k, change.value)
       else values.delete(k)

@@ -1,191 +1,408 @@
 /**
- * The commit decision as a truth table: for each state a session can be in at the end of a request, what is
- * written to the store and which cookie is sent.
+ * The commit, without Effect: the store commands the generator yields for each state a session can be in at the
+ * end of a request, run against a small versioned map that keeps the store contract (load / saveIf / touch /
+ * delete), with other requests' writes injected between commands to make the races of issue 13 happen on purpose.
+ * The HTTP-level tests (test/concurrency.test.ts) run the same races through real servers and engines.
  */
+import { createHash } from "node:crypto"
 import { assert, describe, it } from "vitest"
-import { type CommitInput, decide, ended, type Plan, saved, type Status } from "../../src/core/commit.js"
+import * as Codec from "../../src/core/codec.js"
+import {
+  type Answer,
+  type Command,
+  CommitConflict,
+  type CommitResult,
+  CommitRun,
+  MAX_ATTEMPTS
+} from "../../src/core/commit.js"
+import { type Entry, type SessionConfig, SessionState } from "../../src/core/sessionState.js"
 
 const NOW = 1_000_000
 const HOUR = 3_600_000
 const TOKEN = "T".repeat(43)
+const config: SessionConfig = {
+  lifetime: 24 * HOUR,
+  idleTimeout: undefined,
+  touchAfter: 0,
+  renewGrace: 5_000,
+  persist: true,
+  hashTokenInStore: true
+}
+const sha = (token: string) => createHash("sha256").update(token).digest("base64url")
+const KEY = sha(TOKEN)
 
-const input = (overrides: Partial<Omit<CommitInput, "config">> & Partial<CommitInput["config"]> = {}): CommitInput => {
-  const { idleTimeout, persist, ...rest } = overrides
-  return {
-    status: "unmodified",
-    loaded: true,
-    hadCookie: true,
-    cookieToken: TOKEN,
-    token: TOKEN,
-    deadline: NOW + 24 * HOUR,
-    rememberMe: false,
-    ...rest,
-    config: { idleTimeout, persist: persist ?? true }
+/** A store keeping the contract, in a map: what the generator's commands run against. */
+class ModelStore {
+  readonly entries = new Map<string, Entry>()
+  private counter = 0
+  readonly log: Array<Command["_tag"]> = []
+
+  load(key: string, now: number): Entry | undefined {
+    const entry = this.entries.get(key)
+    return entry !== undefined && entry.expiry > now ? entry : undefined
+  }
+  save(key: string, data: Uint8Array, expiry: number): string {
+    const version = `v${++this.counter}`
+    this.entries.set(key, { data, version, expiry })
+    return version
+  }
+  run(command: Command, now: number): Answer {
+    this.log.push(command._tag)
+    switch (command._tag) {
+      case "Load":
+        return this.load(command.key, now)
+      case "SaveIf": {
+        const current = this.load(command.key, now)
+        if (command.expected === undefined ? current !== undefined : current?.version !== command.expected) {
+          return undefined
+        }
+        return this.save(command.key, command.data, command.expiry)
+      }
+      case "Touch": {
+        const current = this.load(command.key, now)
+        if (current?.version !== command.expected) return false
+        this.entries.set(command.key, { ...current, expiry: command.expiry })
+        return true
+      }
+      case "Delete":
+        this.entries.delete(command.key)
+        return undefined
+    }
+  }
+  /** The values of the session under `key`, or `undefined`. */
+  values(key: string): Record<string, unknown> | undefined {
+    const entry = this.load(key, NOW)
+    if (entry === undefined) return undefined
+    const decoded = Codec.decode(entry.data)
+    return decoded._tag === "Ok" ? { ...decoded.record.values } : undefined
+  }
+  /** The store keys of live sessions (markers excluded). */
+  sessions(): Array<string> {
+    return [...this.entries.keys()].filter((key) => this.values(key) !== undefined)
   }
 }
 
-interface Row {
-  readonly name: string
-  readonly input: CommitInput
-  readonly plan: Plan
+const record = (values: Record<string, unknown>, deadline = NOW + 24 * HOUR, rememberMe = false) =>
+  Codec.encode({ deadline, expiry: deadline, rememberMe, values: new Map(Object.entries(values)) })
+
+/** A store holding one session under TOKEN, and a request's state loaded from it. */
+const setup = (values: Record<string, unknown> = { a: "x" }, options: Partial<SessionConfig> = {}) => {
+  const store = new ModelStore()
+  store.save(KEY, record(values), NOW + (options.idleTimeout ?? 24 * HOUR))
+  return { store, state: request(store, options) }
 }
 
-const nothing: Plan = { _tag: "Nothing" }
-const save = (token: string | undefined, expiry: number, persistent = true, optional = false): Plan => ({
-  _tag: "Save",
-  token,
-  expiry,
-  persistent,
-  optional
-})
-const end = (deleteToken: string | undefined, expireCookie: boolean, optional = false): Plan => ({
-  _tag: "End",
-  deleteToken,
-  expireCookie,
-  optional
-})
+const request = (store: ModelStore, options: Partial<SessionConfig> = {}, token = TOKEN, now = NOW) => {
+  const state = new SessionState({ ...config, ...options }, token)
+  assert.isUndefined(state.loadFrom(store.load(state.lookup!, now), now))
+  return state
+}
 
-const table: ReadonlyArray<Row> = [
-  // unmodified
-  { name: "unmodified, no idle timeout", input: input(), plan: nothing },
-  { name: "unmodified, no cookie", input: input({ hadCookie: false, cookieToken: undefined }), plan: nothing },
-  {
-    name: "unmodified, idle timeout, malformed cookie (never looked up)",
-    input: input({ idleTimeout: HOUR, cookieToken: undefined, loaded: false }),
-    plan: nothing
-  },
-  {
-    name: "unmodified, idle timeout, cookie, not loaded: load it first",
-    input: input({ idleTimeout: HOUR, loaded: false }),
-    plan: { _tag: "Load" }
-  },
-  {
-    name: "unmodified, idle timeout, cookie, the handler's read failed: not read again",
-    input: input({ idleTimeout: HOUR, loaded: false, loadFailed: true }),
-    plan: nothing
-  },
-  {
-    name: "unmodified, idle timeout, loaded, the token found nothing",
-    input: input({ idleTimeout: HOUR, token: undefined }),
-    plan: nothing
-  },
-  {
-    name: "unmodified, idle timeout, loaded live session: extend (optional)",
-    input: input({ idleTimeout: HOUR }),
-    plan: save(TOKEN, NOW + HOUR, true, true)
-  },
-  {
-    name: "unmodified, idle timeout past the deadline: the deadline wins",
-    input: input({ idleTimeout: HOUR, deadline: NOW + 60_000 }),
-    plan: save(TOKEN, NOW + 60_000, true, true)
-  },
-  {
-    name: "unmodified, idle timeout, the deadline passed since the load: end it (optional)",
-    input: input({ idleTimeout: HOUR, deadline: NOW }),
-    plan: end(TOKEN, true, true)
-  },
-  // modified
-  {
-    name: "modified, new session",
-    input: input({ status: "modified", token: undefined, hadCookie: false, cookieToken: undefined }),
-    plan: save(undefined, NOW + 24 * HOUR)
-  },
-  { name: "modified, stored session", input: input({ status: "modified" }), plan: save(TOKEN, NOW + 24 * HOUR) },
-  {
-    name: "modified, renewed (token dropped)",
-    input: input({ status: "modified", token: undefined }),
-    plan: save(undefined, NOW + 24 * HOUR)
-  },
-  {
-    name: "modified with an idle timeout: expires at the idle timeout",
-    input: input({ status: "modified", idleTimeout: HOUR }),
-    plan: save(TOKEN, NOW + HOUR)
-  },
-  {
-    name: "modified, persist: false: a browser-session cookie",
-    input: input({ status: "modified", persist: false }),
-    plan: save(TOKEN, NOW + 24 * HOUR, false)
-  },
-  {
-    name: "modified, persist: false, rememberMe: persistent",
-    input: input({ status: "modified", persist: false, rememberMe: true }),
-    plan: save(TOKEN, NOW + 24 * HOUR, true)
-  },
-  {
-    name: "modified, deadline moved to now: delete and expire the cookie",
-    input: input({ status: "modified", deadline: NOW }),
-    plan: end(TOKEN, true)
-  },
-  {
-    name: "modified, deadline in the past, no cookie in the request: delete, no cookie",
-    input: input({ status: "modified", deadline: NOW - 1, hadCookie: false, cookieToken: undefined }),
-    plan: end(TOKEN, false)
-  },
-  {
-    name: "modified new session whose deadline is already past: nothing at all",
-    input: input({
-      status: "modified",
-      deadline: NOW - 1,
-      token: undefined,
-      hadCookie: false,
-      cookieToken: undefined
-    }),
-    plan: nothing
-  },
-  // destroyed
-  {
-    name: "destroyed, with the cookie: expire it",
-    input: input({ status: "destroyed", token: undefined }),
-    plan: end(undefined, true)
-  },
-  {
-    name: "destroyed, malformed cookie: still the browser's session cookie, expire it",
-    input: input({ status: "destroyed", token: undefined, cookieToken: undefined }),
-    plan: end(undefined, true)
-  },
-  {
-    name: "destroyed, no cookie (a cross-site POST): send no deletion",
-    input: input({ status: "destroyed", token: undefined, hadCookie: false, cookieToken: undefined }),
-    plan: nothing
+/** Runs a commit to its end; `between(i)` runs before the i-th command (another request's doing). */
+const commit = (
+  state: SessionState,
+  store: ModelStore,
+  options: { readonly now?: number; readonly aborted?: boolean; readonly between?: (i: number) => void } = {}
+): { readonly result: CommitResult; readonly run: CommitRun } => {
+  const now = options.now ?? NOW
+  const run = new CommitRun(state, now, options.aborted)
+  let answer: Answer = undefined
+  for (let i = 0;; i++) {
+    const step = run.steps.next(answer)
+    if (step.done) return { result: step.value, run }
+    options.between?.(i)
+    answer = store.run(step.value, now)
   }
-]
+}
 
-describe("commit decision", () => {
-  for (const row of table) {
-    it(row.name, () => {
-      assert.deepStrictEqual(decide(row.input, NOW), row.plan)
-    })
-  }
+describe("SessionState: loading", () => {
+  it("a live record is adopted; an unknown key, a past deadline or a renew's marker is a fresh session", () => {
+    const { state } = setup({ a: "x" })
+    assert.deepStrictEqual(state.keys(), ["a"])
+    assert.strictEqual(state.token, TOKEN)
 
-  it("covers every status", () => {
-    const statuses = new Set<Status>(table.map((row) => row.input.status))
-    assert.deepStrictEqual([...statuses].sort(), ["destroyed", "modified", "unmodified"])
+    const store = new ModelStore()
+    assert.isUndefined(request(store).token)
+    store.save(KEY, record({ a: "x" }, NOW), NOW + HOUR)
+    assert.isUndefined(request(store).token, "deadline passed")
+    store.save(KEY, Codec.encodeMarker("elsewhere", NOW + 5000), NOW + 5000)
+    const marked = request(store)
+    assert.isUndefined(marked.token, "a marker is not a session")
+    assert.deepStrictEqual(marked.keys(), [])
+  })
+
+  it("corrupt bytes: the reason, and the state stays unloaded", () => {
+    const state = new SessionState(config, TOKEN)
+    assert.isString(state.loadFrom({ data: new Uint8Array([9, 9]), version: "v", expiry: NOW + HOUR }, NOW))
+    assert.isFalse(state.loaded)
+    assert.isTrue(state.loadFailed)
+  })
+
+  it("older releases read a marker as a session past its deadline (codec fields d=0, e, v present)", () => {
+    const json = JSON.parse(Buffer.from(Codec.encodeMarker("k", NOW)).subarray(1).toString("utf8"))
+    assert.deepStrictEqual(json, { d: 0, e: NOW, m: "k", v: {} })
   })
 })
 
-describe("commit results", () => {
-  it("a saved persistent session: Max-Age in whole seconds rounded up, Expires at the expiry", () => {
-    const plan = save(TOKEN, NOW + 1_500, true) as Extract<Plan, { _tag: "Save" }>
-    assert.deepStrictEqual(saved(plan, "new", NOW), {
-      _tag: "SetCookie",
-      token: "new",
-      maxAge: 2,
-      expires: new Date(NOW + 1_500)
-    })
+describe("commit: one request at a time", () => {
+  it("an unchanged session without idle timeout: no store command, no cookie", () => {
+    const { state, store } = setup()
+    store.log.length = 0
+    assert.deepStrictEqual(commit(state, store).result, { _tag: "Unchanged" })
+    assert.deepStrictEqual(store.log, [])
   })
 
-  it("a saved browser-session cookie carries neither", () => {
-    const plan = save(TOKEN, NOW + HOUR, false) as Extract<Plan, { _tag: "Save" }>
-    assert.deepStrictEqual(saved(plan, TOKEN, NOW), {
-      _tag: "SetCookie",
-      token: TOKEN,
-      maxAge: undefined,
-      expires: undefined
-    })
+  it("a change is one conditional write (no extra read) and sends the cookie", () => {
+    const { state, store } = setup({ a: "x" })
+    state.set("b", "y", NOW)
+    store.log.length = 0
+    const { result } = commit(state, store)
+    assert.deepStrictEqual(store.log, ["SaveIf"])
+    assert.strictEqual(result._tag, "SetCookie")
+    assert.deepStrictEqual(store.values(KEY), { a: "x", b: "y" })
   })
 
-  it("an ended session expires the cookie only when asked", () => {
-    assert.deepStrictEqual(ended(end(TOKEN, true) as Extract<Plan, { _tag: "End" }>), { _tag: "ExpireCookie" })
-    assert.deepStrictEqual(ended(end(TOKEN, false) as Extract<Plan, { _tag: "End" }>), { _tag: "Unchanged" })
+  it("a new session is saved only if its key is absent, under a new token", () => {
+    const store = new ModelStore()
+    const state = new SessionState(config, undefined)
+    state.loadFrom(undefined, NOW)
+    state.set("a", 1, NOW)
+    const { result } = commit(state, store)
+    assert.strictEqual(result._tag, "SetCookie")
+    const token = (result as { token: string }).token
+    assert.notStrictEqual(token, TOKEN)
+    assert.deepStrictEqual(store.values(sha(token)), { a: 1 })
+    assert.strictEqual(state.token, token)
+  })
+
+  it("a deadline moved into the past ends the session: deleted, cookie expired", () => {
+    const { state, store } = setup()
+    state.setDeadline(NOW - 1, NOW)
+    assert.deepStrictEqual(commit(state, store).result, { _tag: "ExpireCookie" })
+    assert.deepStrictEqual(store.sessions(), [])
+  })
+
+  it("renew: the new record saved first, the old one replaced by a marker; the old token finds nothing", () => {
+    const { state, store } = setup({ cart: [1] })
+    state.renew(NOW)
+    const { result } = commit(state, store)
+    assert.strictEqual(result._tag, "SetCookie")
+    const token = (result as { token: string }).token
+    assert.deepStrictEqual(store.values(sha(token)), { cart: [1] })
+    assert.isUndefined(request(store).token, "old token")
+    assert.deepStrictEqual(store.sessions(), [sha(token)])
+  })
+
+  it("destroy: deleted, cookie expired; a destroy without a cookie does not expire one", () => {
+    const { state, store } = setup()
+    state.destroy()
+    assert.deepStrictEqual(commit(state, store).result, { _tag: "ExpireCookie" })
+    assert.deepStrictEqual(store.sessions(), [])
+  })
+
+  it("destroy then set: the old session deleted, a fresh one saved under a new token", () => {
+    const { state, store } = setup({ a: "x" })
+    state.destroy()
+    state.set("b", "y", NOW)
+    const { result } = commit(state, store)
+    const token = (result as { token: string }).token
+    assert.deepStrictEqual(store.values(sha(token)), { b: "y" })
+    assert.deepStrictEqual(store.sessions(), [sha(token)])
+  })
+
+  it("a client that hung up: only a destroy is carried out", () => {
+    const a = setup({ a: "x" })
+    a.state.set("b", "y", NOW)
+    a.state.renew(NOW)
+    assert.deepStrictEqual(commit(a.state, a.store, { aborted: true }).result, { _tag: "Unchanged" })
+    assert.deepStrictEqual(a.store.values(KEY), { a: "x" }, "untouched")
+    const b = setup()
+    b.state.destroy()
+    commit(b.state, b.store, { aborted: true })
+    assert.deepStrictEqual(b.store.sessions(), [])
+  })
+})
+
+describe("commit: idle timeout", () => {
+  const idle = { idleTimeout: HOUR, touchAfter: 60_000 }
+
+  it("an unchanged session is touched (expiry only, version kept) once the expiry moves by touchAfter", () => {
+    const { state, store } = setup({ a: "x" }, idle)
+    const before = store.entries.get(KEY)!
+    const later = NOW + 120_000
+    const { result } = commit(state, store, { now: later })
+    const after = store.entries.get(KEY)!
+    assert.strictEqual(after.version, before.version)
+    assert.strictEqual(after.data, before.data)
+    assert.strictEqual(after.expiry, later + HOUR)
+    assert.strictEqual(result._tag, "SetCookie", "a persistent cookie gets its new lifetime")
+  })
+
+  it("within touchAfter of the last write: no store command, no cookie", () => {
+    const store = new ModelStore()
+    store.save(KEY, record({ a: "x" }), NOW + HOUR)
+    const state = request(store, idle, TOKEN, NOW + 30_000)
+    store.log.length = 0
+    assert.deepStrictEqual(commit(state, store, { now: NOW + 30_000 }).result, { _tag: "Unchanged" })
+    assert.deepStrictEqual(store.log, [])
+  })
+
+  it("a browser-session cookie is not sent again by a touch", () => {
+    const { state, store } = setup({ a: "x" }, { ...idle, persist: false })
+    assert.deepStrictEqual(commit(state, store, { now: NOW + 120_000 }).result, { _tag: "Unchanged" })
+    assert.strictEqual(store.entries.get(KEY)!.expiry, NOW + 120_000 + HOUR)
+  })
+})
+
+describe("commit: overlapping requests of one session", () => {
+  it("two requests setting different keys: both land (the second re-reads and merges)", () => {
+    const { store } = setup({ a: "x" })
+    const first = request(store)
+    const second = request(store)
+    first.set("b", 1, NOW)
+    second.set("c", 2, NOW)
+    commit(first, store)
+    store.log.length = 0
+    assert.strictEqual(commit(second, store).result._tag, "SetCookie")
+    assert.deepStrictEqual(store.log, ["SaveIf", "Load", "SaveIf"])
+    assert.deepStrictEqual(store.values(KEY), { a: "x", b: 1, c: 2 })
+  })
+
+  it("the same key: the later commit wins, for that key only; remove and clear merge too", () => {
+    const { store } = setup({ a: "x", b: "old", c: "keep" })
+    const first = request(store)
+    const second = request(store)
+    first.set("b", "first", NOW)
+    first.set("d", "d", NOW)
+    second.set("b", "second", NOW)
+    second.remove("a", NOW)
+    commit(first, store)
+    commit(second, store)
+    assert.deepStrictEqual(store.values(KEY), { b: "second", c: "keep", d: "d" })
+    const third = request(store)
+    const fourth = request(store)
+    third.clear(NOW)
+    third.set("z", 1, NOW)
+    fourth.set("y", 2, NOW)
+    commit(fourth, store)
+    commit(third, store)
+    assert.deepStrictEqual(store.values(KEY), { z: 1 }, "clear removes what was there at commit, keeps its own sets")
+  })
+
+  it("logout sticks: a request that loaded before the destroy writes nothing and sends no cookie", () => {
+    const { store } = setup({ user: "ann" })
+    const slow = request(store)
+    const logout = request(store)
+    slow.set("cart", [1], NOW)
+    logout.destroy()
+    commit(logout, store)
+    assert.deepStrictEqual(commit(slow, store).result, { _tag: "Unchanged" })
+    assert.deepStrictEqual(store.sessions(), [])
+  })
+
+  it("logout sticks against an idle extension: the touch of a reader that loaded earlier does nothing", () => {
+    const { store } = setup({ user: "ann" }, { idleTimeout: HOUR })
+    const reader = request(store, { idleTimeout: HOUR })
+    const logout = request(store)
+    logout.destroy()
+    commit(logout, store)
+    assert.deepStrictEqual(commit(reader, store, { now: NOW + 120_000 }).result, { _tag: "Unchanged" })
+    assert.deepStrictEqual([...store.entries.keys()], [])
+  })
+
+  it("a reader's touch never reverts a write made since it loaded", () => {
+    const { store } = setup({ n: 1 }, { idleTimeout: HOUR })
+    const reader = request(store, { idleTimeout: HOUR })
+    const writer = request(store, { idleTimeout: HOUR })
+    writer.set("n", 2, NOW)
+    commit(writer, store)
+    commit(reader, store, { now: NOW + 120_000 })
+    assert.deepStrictEqual(store.values(KEY), { n: 2 })
+  })
+
+  it("renew while a request of the old token is in flight: its write follows into the renewed session, no cookie", () => {
+    const { store } = setup({ user: "ann" })
+    const slow = request(store)
+    const login = request(store)
+    login.renew(NOW)
+    const renewed = commit(login, store).result as { token: string }
+    slow.set("cart", [1], NOW)
+    assert.deepStrictEqual(commit(slow, store).result, { _tag: "Unchanged" }, "never the new token")
+    assert.deepStrictEqual(store.values(sha(renewed.token)), { user: "ann", cart: [1] })
+    assert.isUndefined(request(store).token, "the old token finds nothing")
+  })
+
+  it("past the grace window the marker is gone and the late write is dropped", () => {
+    const { store } = setup({ user: "ann" })
+    const slow = request(store)
+    const login = request(store)
+    login.renew(NOW)
+    const renewed = commit(login, store).result as { token: string }
+    slow.set("cart", [1], NOW)
+    commit(slow, store, { now: NOW + 6_000 })
+    assert.deepStrictEqual(store.values(sha(renewed.token)), { user: "ann" })
+  })
+
+  it("a renew that meets a write re-merges it; one that meets a destroy does not happen and leaves no orphan", () => {
+    const a = setup({ user: "ann" })
+    const renewing = request(a.store)
+    const writer = request(a.store)
+    renewing.renew(NOW)
+    writer.set("cart", [1], NOW)
+    const result = commit(renewing, a.store, { between: (i) => i === 1 && void commit(writer, a.store) })
+      .result as { token: string }
+    assert.deepStrictEqual(a.store.values(sha(result.token)), { user: "ann", cart: [1] })
+    assert.deepStrictEqual(a.store.sessions(), [sha(result.token)])
+
+    const b = setup({ user: "ann" })
+    const renew2 = request(b.store)
+    const logout = request(b.store)
+    renew2.renew(NOW)
+    logout.destroy()
+    const out = commit(renew2, b.store, { between: (i) => i === 1 && void commit(logout, b.store) })
+    assert.deepStrictEqual(out.result, { _tag: "Unchanged" })
+    assert.deepStrictEqual([...b.store.entries.keys()], [], "no orphan")
+  })
+
+  it("a destroy racing a renew follows the marker: both records gone", () => {
+    const { store } = setup({ user: "ann" })
+    const logout = request(store)
+    const login = request(store)
+    login.renew(NOW)
+    commit(login, store)
+    logout.destroy()
+    commit(logout, store)
+    assert.deepStrictEqual(store.sessions(), [])
+  })
+
+  it("a renew whose commit fails midway names the orphan for the runner to delete", () => {
+    const { state, store } = setup({ user: "ann" })
+    state.renew(NOW)
+    const run = new CommitRun(state, NOW)
+    const first = run.steps.next(undefined).value as Command
+    assert.strictEqual(first._tag, "SaveIf")
+    store.run(first, NOW)
+    assert.strictEqual(run.orphan, (first as { key: string }).key)
+    // the store fails on the marker swap: the runner deletes the orphan, the old session is intact
+    assert.deepStrictEqual(store.values(KEY), { user: "ann" })
+  })
+
+  it("conflicts on every attempt: CommitConflict after MAX_ATTEMPTS writes", () => {
+    const { store } = setup({ n: 0 })
+    const state = request(store)
+    state.set("mine", 1, NOW)
+    let writes = 0
+    assert.throws(
+      () =>
+        commit(state, store, {
+          between: () => {
+            writes++
+            const entry = store.entries.get(KEY)!
+            store.save(KEY, entry.data, entry.expiry)
+          }
+        }),
+      CommitConflict
+    )
+    assert.isAtLeast(writes, MAX_ATTEMPTS)
   })
 })

@@ -592,7 +592,10 @@ class RequestSession implements SessionHandle {
   private execute(command: Commit.Command): Effect.Effect<Commit.Answer, Store.SessionStoreError> {
     switch (command._tag) {
       case "Load":
-        return Effect.map(this.store.load(command.key), (found) => Option.isSome(found) ? toEntry(found.value) : undefined)
+        return Effect.map(
+          this.store.load(command.key),
+          (found) => Option.isSome(found) ? toEntry(found.value) : undefined
+        )
       case "SaveIf":
         return Effect.map(
           this.store.saveIf(
@@ -650,9 +653,13 @@ const optional = <A>(effect: Effect.Effect<A, SessionError>): Effect.Effect<A | 
 const afterCommit: Effect.Effect<never, SessionError> = Effect.suspend(() => {
   const error = new SessionError({
     reason: "Committed",
-    description: "the session was changed after its commit had started (the response is decided): the change is not saved"
+    description:
+      "the session was changed after its commit had started (the response is decided): the change is not saved"
   })
-  return Effect.andThen(Effect.logWarning("effect-session: a session was changed after its commit", error.message), Effect.fail(error))
+  return Effect.andThen(
+    Effect.logWarning("effect-session: a session was changed after its commit", error.message),
+    Effect.fail(error)
+  )
 })
 
 // Each operation once: what it does to one request's session. The `Session` service of a request and this module's
