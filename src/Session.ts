@@ -165,9 +165,9 @@ export interface SessionOptions {
 export interface ResolvedSessionOptions {
   readonly lifetime: Duration.Duration
   readonly idleTimeout: Option.Option<Duration.Duration>
-  /** @since 0.3.0 */
+  /** @since 0.2.0 */
   readonly touchAfter: Duration.Duration
-  /** @since 0.3.0 */
+  /** @since 0.2.0 */
   readonly renewGrace: Duration.Duration
   readonly cookie: Cookie.ResolvedCookie
   readonly hashTokenInStore: boolean
@@ -377,7 +377,7 @@ export interface SessionHandle {
    * (a logout is never lost); every other change is dropped, renew included (half a renew would either retire the
    * old token while the new one reaches nobody, or keep it after the handler meant to retire it).
    *
-   * @since 0.3.0
+   * @since 0.2.0
    */
   readonly abort: Effect.Effect<void, SessionError>
 }
@@ -796,8 +796,10 @@ export const keys = accessors.keys
 export const clear = accessors.clear
 
 /**
- * Gives the session a new token and a fresh deadline, keeping its data, and deletes the old token from the store.
- * Call it when privileges change (login, logout, role change) to defeat session fixation.
+ * Gives the session a new token and a fresh deadline, keeping its data. At commit the renewed record is saved
+ * first, then the old one is retired (for `renewGrace` it holds only a marker that requests already in flight
+ * follow to merge their changes; new requests with the old token find nothing). A failed commit leaves the old
+ * session as it was. Call it when privileges change (login, logout, role change) to defeat session fixation.
  *
  * @since 0.1.0
  * @category lifecycle
@@ -805,8 +807,9 @@ export const clear = accessors.clear
 export const renew = accessors.renew
 
 /**
- * Deletes the session from the store and expires its cookie. A later `set` in the same request starts a fresh
- * session.
+ * Ends the session: at commit it is deleted from the store (with the session a racing `renew` moved it to) and its
+ * cookie expired; requests that loaded it earlier cannot bring it back. A later `set` in the same request starts a
+ * fresh session.
  *
  * @since 0.1.0
  * @category lifecycle

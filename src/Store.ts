@@ -97,7 +97,7 @@ const reasonText: Record<SessionStoreErrorReason, string> = {
 /**
  * What `load` answers for a live entry: its bytes, its version and its expiry.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category models
  */
 export interface StoredEntry {
@@ -151,16 +151,16 @@ export interface SessionStoreService {
   readonly save: (key: string, data: Uint8Array, expiry: DateTime.Utc) => Effect.Effect<void, SessionStoreError>
   readonly delete: (key: string) => Effect.Effect<void, SessionStoreError>
   readonly all: Stream.Stream<readonly [key: string, data: Uint8Array], SessionStoreError>
-  /** @since 0.3.0 */
+  /** @since 0.2.0 */
   readonly load: (key: string) => Effect.Effect<Option.Option<StoredEntry>, SessionStoreError>
-  /** @since 0.3.0 */
+  /** @since 0.2.0 */
   readonly saveIf: (
     key: string,
     data: Uint8Array,
     expiry: DateTime.Utc,
     expected: Option.Option<string>
   ) => Effect.Effect<Option.Option<string>, SessionStoreError>
-  /** @since 0.3.0 */
+  /** @since 0.2.0 */
   readonly touch: (key: string, expiry: DateTime.Utc, expected: string) => Effect.Effect<boolean, SessionStoreError>
 }
 
@@ -291,7 +291,7 @@ export const all: Stream.Stream<readonly [token: string, data: Uint8Array], Sess
 /**
  * Loads the entry under `key` (bytes, version, expiry) from the provided `SessionStore`.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category accessors
  */
 export const load = (key: string): Effect.Effect<Option.Option<StoredEntry>, SessionStoreError, SessionStore> =>
@@ -301,7 +301,7 @@ export const load = (key: string): Effect.Effect<Option.Option<StoredEntry>, Ses
  * Saves `data` under `key` only when the entry holds the `expected` version (`None`: only when there is no live
  * entry); `Some(newVersion)` when it wrote, `None` on a conflict.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category accessors
  */
 export const saveIf = (
@@ -315,7 +315,7 @@ export const saveIf = (
 /**
  * Moves the expiry of the entry under `key` when it holds the `expected` version; whether it did.
  *
- * @since 0.3.0
+ * @since 0.2.0
  * @category accessors
  */
 export const touch = (

@@ -16,7 +16,7 @@ import * as Store from "../src/Store.js"
 const A = Session.key("a", Schema.String)
 const B = Session.key("b", Schema.Number)
 
-/** A real MemStore whose n-th `find` answers after `delays[n]` milliseconds (a slow backend). */
+/** A real MemStore whose n-th `load` answers after `delays[n]` milliseconds (a slow backend). */
 const slowFinds = (delays: ReadonlyArray<number>) =>
   Layer.effect(
     Store.SessionStore,
@@ -24,7 +24,7 @@ const slowFinds = (delays: ReadonlyArray<number>) =>
       let n = 0
       return Store.make({
         ...store,
-        find: (token) => Effect.zipRight(Effect.sleep(delays[n++] ?? 0), store.find(token))
+        load: (key) => Effect.zipRight(Effect.sleep(delays[n++] ?? 0), store.load(key))
       })
     })
   ).pipe(Layer.provide(MemStore.layer()))

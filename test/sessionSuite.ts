@@ -115,18 +115,22 @@ export const testApp = HttpRouter.empty.pipe(
 
 /** Counts the store operations that reach the engine (a wrapper, not a stand-in: the engine does the work). */
 export class StoreCalls
-  extends Context.Tag("test/StoreCalls")<StoreCalls, { find: number; save: number; delete: number }>()
+  extends Context.Tag("test/StoreCalls")<StoreCalls, { find: number; save: number; touch: number; delete: number }>()
 {}
 
 export const counting = <E>(engine: Layer.Layer<Store.SessionStore, E>) =>
   Layer.effectContext(Effect.gen(function*() {
     const inner = yield* Store.SessionStore
-    const calls = { find: 0, save: 0, delete: 0 }
+    const calls = { find: 0, save: 0, touch: 0, delete: 0 }
     const store = Store.SessionStore.of({
       ...inner,
       find: (t) => Effect.suspend(() => (calls.find++, inner.find(t))),
       save: (t, d, e) => Effect.suspend(() => (calls.save++, inner.save(t, d, e))),
-      delete: (t) => Effect.suspend(() => (calls.delete++, inner.delete(t)))
+      delete: (t) => Effect.suspend(() => (calls.delete++, inner.delete(t))),
+      // reads count as `find`, writes as `save`: what the session does, whichever operation it uses
+      load: (t) => Effect.suspend(() => (calls.find++, inner.load(t))),
+      saveIf: (t, d, e, v) => Effect.suspend(() => (calls.save++, inner.saveIf(t, d, e, v))),
+      touch: (t, e, v) => Effect.suspend(() => (calls.touch++, inner.touch(t, e, v)))
     })
     return Context.make(StoreCalls, calls).pipe(Context.add(Store.SessionStore, store))
   })).pipe(Layer.provide(engine))

@@ -16,7 +16,7 @@ export interface Harness {
   /** Whether the engine holds a live entry under `key` (a raw `Store.find`, below the session layer). */
   readonly stored: (key: string) => Promise<boolean>
   /** How many store operations reached the engine so far. */
-  readonly calls: { readonly find: number; readonly save: number; readonly delete: number }
+  readonly calls: { readonly find: number; readonly save: number; readonly touch: number; readonly delete: number }
 }
 
 export interface Scenario {

@@ -17,7 +17,7 @@ import * as Store from "../src/Store.js"
 const A = Session.key("a", Schema.String)
 const B = Session.key("b", Schema.Number)
 
-/** A real MemStore whose n-th `find` answers after `delays[n]` milliseconds (a slow backend). */
+/** A real MemStore whose n-th `load` answers after `delays[n]` milliseconds (a slow backend). */
 const slowFinds = (delays: ReadonlyArray<number>) =>
   Layer.effect(
     Store.SessionStore,
@@ -25,7 +25,7 @@ const slowFinds = (delays: ReadonlyArray<number>) =>
       let n = 0
       return Store.make({
         ...store,
-        find: (token) => Effect.andThen(Effect.sleep(delays[n++] ?? 0), store.find(token))
+        load: (key) => Effect.andThen(Effect.sleep(delays[n++] ?? 0), store.load(key))
       })
     })
   ).pipe(Layer.provide(MemStore.layer()))
