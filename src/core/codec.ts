@@ -24,10 +24,29 @@ export const VERSION = 1
 export interface SessionRecord {
   /** The absolute deadline, epoch milliseconds. */
   readonly deadline: number
-  /** When this record expires (the earlier of the deadline and the idle timeout), epoch milliseconds. */
+  /** Written as the deadline (see the format above). */
   readonly expiry: number
   readonly rememberMe: boolean
   readonly values: ReadonlyMap<string, unknown>
+  /** The user the session is bound to (`Session.setUser`), `u`. */
+  readonly user?: string | undefined
+  /** What the application attached at `setUser` for a list of sessions (a user agent...), `a`. */
+  readonly info?: Readonly<Record<string, string>> | undefined
+  /** When the session was created, epoch milliseconds, `c` (absent in records of earlier releases). */
+  readonly created?: number | undefined
+  /** When the session was last written, epoch milliseconds, `s`. */
+  readonly seen?: number | undefined
+}
+
+/**
+ * A user's index: the store keys of the sessions bound to the user, each with when it was added. Stored under
+ * the user's own store key (see `userIndex.ts`) as `{"d":0,"e":expiryMillis,"i":[["key",addedMillis],...],"v":{}}`:
+ * an earlier release reads it as a session past its deadline.
+ *
+ * @internal
+ */
+export interface IndexRecord {
+  readonly members: ReadonlyArray<readonly [key: string, added: number]>
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true })
@@ -54,8 +73,13 @@ export class UnencodableValue extends Error {
  */
 export const encode = (record: SessionRecord): Uint8Array => {
   let json = record.rememberMe
-    ? `\u0001{"d":${JSON.stringify(record.deadline)},"e":${JSON.stringify(record.expiry)},"r":1,"v":{`
-    : `\u0001{"d":${JSON.stringify(record.deadline)},"e":${JSON.stringify(record.expiry)},"v":{`
+    ? `\u0001{"d":${JSON.stringify(record.deadline)},"e":${JSON.stringify(record.expiry)},"r":1,`
+    : `\u0001{"d":${JSON.stringify(record.deadline)},"e":${JSON.stringify(record.expiry)},`
+  if (record.user !== undefined) json += `"u":${JSON.stringify(record.user)},`
+  if (record.info !== undefined) json += `"a":${JSON.stringify(record.info)},`
+  if (record.created !== undefined) json += `"c":${JSON.stringify(record.created)},`
+  if (record.seen !== undefined) json += `"s":${JSON.stringify(record.seen)},`
+  json += `"v":{`
   let first = true
   for (const [key, value] of record.values) {
     let encoded: string | undefined
@@ -82,12 +106,17 @@ export interface DecodedRecord {
   readonly expiry: number
   readonly rememberMe: boolean
   readonly values: Readonly<Record<string, unknown>>
+  readonly user: string | undefined
+  readonly info: Readonly<Record<string, string>> | undefined
+  readonly created: number | undefined
+  readonly seen: number | undefined
 }
 
 /** @internal */
 export type DecodeResult =
   | { readonly _tag: "Ok"; readonly record: DecodedRecord }
   | { readonly _tag: "Marker"; readonly to: string; readonly until: number }
+  | { readonly _tag: "Index"; readonly index: IndexRecord }
   | { readonly _tag: "Corrupt"; readonly reason: string }
 
 /**
@@ -97,6 +126,22 @@ export type DecodeResult =
  */
 export const encodeMarker = (to: string, until: number): Uint8Array =>
   Buffer.from(`\u0001{"d":0,"e":${JSON.stringify(until)},"m":${JSON.stringify(to)},"v":{}}`, "utf8")
+
+/**
+ * Encodes a user's index (see `IndexRecord`); `expiry` is the latest deadline of its sessions.
+ *
+ * @internal
+ */
+export const encodeIndex = (index: IndexRecord, expiry: number): Uint8Array =>
+  Buffer.from(`\u0001{"d":0,"e":${JSON.stringify(expiry)},"i":${JSON.stringify(index.members)},"v":{}}`, "utf8")
+
+const isInfo = (a: unknown): a is Record<string, string> =>
+  typeof a === "object" && a !== null && !Array.isArray(a) &&
+  Object.keys(a).every((k) => typeof (a as Record<string, unknown>)[k] === "string")
+
+const isMembers = (i: unknown): i is Array<[string, number]> =>
+  Array.isArray(i) &&
+  i.every((m) => Array.isArray(m) && m.length === 2 && typeof m[0] === "string" && typeof m[1] === "number")
 
 const corrupt = (reason: string): DecodeResult => ({ _tag: "Corrupt", reason })
 
@@ -111,11 +156,28 @@ export const decode = (bytes: Uint8Array): DecodeResult => {
     return corrupt("not valid UTF-8 JSON")
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) return corrupt("not an object")
-  const { d, e, m, r, v } = parsed as { d?: unknown; e?: unknown; m?: unknown; r?: unknown; v?: unknown }
+  const { a, c, d, e, i, m, r, s, u, v } = parsed as Record<string, unknown>
   if (typeof d !== "number" || !Number.isFinite(d)) return corrupt("missing deadline")
   if (typeof e !== "number" || !Number.isFinite(e)) return corrupt("missing expiry")
   if (typeof v !== "object" || v === null || Array.isArray(v)) return corrupt("missing values")
   if (r !== undefined && r !== 1) return corrupt("bad remember-me flag")
   if (m !== undefined) return typeof m === "string" ? { _tag: "Marker", to: m, until: e } : corrupt("bad marker")
-  return { _tag: "Ok", record: { deadline: d, expiry: e, rememberMe: r === 1, values: v as Record<string, unknown> } }
+  if (i !== undefined) return isMembers(i) ? { _tag: "Index", index: { members: i } } : corrupt("bad index")
+  if (u !== undefined && typeof u !== "string") return corrupt("bad user")
+  if (a !== undefined && !isInfo(a)) return corrupt("bad session info")
+  if (c !== undefined && (typeof c !== "number" || !Number.isFinite(c))) return corrupt("bad creation time")
+  if (s !== undefined && (typeof s !== "number" || !Number.isFinite(s))) return corrupt("bad last-seen time")
+  return {
+    _tag: "Ok",
+    record: {
+      deadline: d,
+      expiry: e,
+      rememberMe: r === 1,
+      values: v as Record<string, unknown>,
+      user: u,
+      info: a as Record<string, string> | undefined,
+      created: c as number | undefined,
+      seen: s as number | undefined
+    }
+  }
 }

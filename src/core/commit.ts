@@ -24,8 +24,12 @@
  * @internal
  */
 import * as Codec from "./codec.js"
+import { type Answer, type Command, CommitConflict, CommitCorrupt, MAX_ATTEMPTS } from "./commands.js"
 import { type Base, type Entry, read, type Record_, type SessionState } from "./sessionState.js"
 import * as Token from "./token.js"
+import * as UserIndex from "./userIndex.js"
+
+export { type Answer, type Command, CommitConflict, CommitCorrupt, MAX_ATTEMPTS } from "./commands.js"
 
 /**
  * - `unmodified`: nothing to write (no `Set-Cookie`).
@@ -55,43 +59,6 @@ export type CommitResult =
 /** @internal */
 export const UNCHANGED: CommitResult = { _tag: "Unchanged" }
 const EXPIRE: CommitResult = { _tag: "ExpireCookie" }
-
-/** A store operation the runner performs; its answer is passed back to the generator. @internal */
-export type Command =
-  /** Answer: the entry (`Entry`) or `undefined`. */
-  | { readonly _tag: "Load"; readonly key: string }
-  /** Answer: the new version (`string`), or `undefined` on a conflict. `expected` `undefined`: only if absent. */
-  | {
-    readonly _tag: "SaveIf"
-    readonly key: string
-    readonly data: Uint8Array
-    readonly expiry: number
-    readonly expected: string | undefined
-  }
-  /** Answer: whether it applied (`boolean`). */
-  | { readonly _tag: "Touch"; readonly key: string; readonly expiry: number; readonly expected: string }
-  /** Answer: nothing. */
-  | { readonly _tag: "Delete"; readonly key: string }
-
-/** The answers, by command. @internal */
-export type Answer = Entry | string | boolean | undefined
-
-/** How many times a commit writes before it gives up with `CommitConflict`. @internal */
-export const MAX_ATTEMPTS = 10
-
-/** Thrown by the generator when every attempt met a conflict. @internal */
-export class CommitConflict extends Error {
-  constructor() {
-    super(`the session was changed by other requests during each of ${MAX_ATTEMPTS} attempts to save it`)
-  }
-}
-
-/** Thrown by the generator when a record read again at commit is not a session. @internal */
-export class CommitCorrupt extends Error {
-  constructor(readonly reason: string) {
-    super(`the stored session read again at commit is corrupt: ${reason}`)
-  }
-}
 
 /**
  * One commit's run: `orphan` is the store key of a renewed record written but not yet reachable (the runner
@@ -168,11 +135,14 @@ export class CommitRun {
     const record = state.record()
     const expiry = this.expiryOf(record)
     if (expiry <= now) return state.hadCookie ? EXPIRE : UNCHANGED
-    const data = Codec.encode(encodable(record))
+    const data = Codec.encode(encodable(record, now))
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const token = Token.generate()
+      const key = state.storeKey(token)
+      // a bound session is in its user's index before it exists (see userIndex.ts)
+      if (record.user !== undefined) yield* UserIndex.add(record.user, key, record.deadline, now)
       // a taken key (never seen with 256 random bits) is a conflict: another token
-      const version = yield { _tag: "SaveIf", key: state.storeKey(token), data, expiry, expected: undefined }
+      const version = yield { _tag: "SaveIf", key, data, expiry, expected: undefined }
       if (version !== undefined) {
         state.committed(token)
         return this.cookie(token, expiry, record.rememberMe)
@@ -186,6 +156,9 @@ export class CommitRun {
     const { state, now } = this
     let base = loaded
     let following = false
+    if (state.userSet && state.user !== undefined) {
+      yield* UserIndex.add(state.user, base.key, Math.max(state.deadline, base.deadline), now)
+    }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const record = attempt === 0 ? state.record() : state.record(base)
       const expiry = this.expiryOf(record)
@@ -194,7 +167,7 @@ export class CommitRun {
         yield { _tag: "Delete", key: base.key }
         return following || !state.hadCookie ? UNCHANGED : EXPIRE
       }
-      const data = Codec.encode(encodable(record))
+      const data = Codec.encode(encodable(record, now))
       const version = yield { _tag: "SaveIf", key: base.key, data, expiry, expected: base.version }
       if (version !== undefined) {
         return following ? UNCHANGED : this.cookie(state.cookieToken!, expiry, record.rememberMe)
@@ -232,8 +205,11 @@ export class CommitRun {
         yield { _tag: "Delete", key: base.key }
         return state.hadCookie ? EXPIRE : UNCHANGED
       }
-      const data = Codec.encode(encodable(record))
+      const data = Codec.encode(encodable(record, now))
       this.orphan = key
+      if (written === undefined && record.user !== undefined) {
+        yield* UserIndex.add(record.user, key, record.deadline, now)
+      }
       const version = yield { _tag: "SaveIf", key, data, expiry, expected: written }
       if (version === undefined) throw new CommitConflict()
       written = version as string
@@ -284,10 +260,14 @@ export class CommitRun {
   }
 }
 
-/** The codec's record: `e` is written as the deadline (see `codec.ts`). */
-const encodable = (record: Record_): Codec.SessionRecord => ({
+/** The codec's record written at `now`: `e` is written as the deadline (see `codec.ts`). */
+const encodable = (record: Record_, now: number): Codec.SessionRecord => ({
   deadline: record.deadline,
   expiry: record.deadline,
   rememberMe: record.rememberMe,
-  values: record.values
+  values: record.values,
+  user: record.user,
+  info: record.info,
+  created: record.created,
+  seen: now
 })

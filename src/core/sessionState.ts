@@ -51,6 +51,12 @@ export interface Base {
   readonly rememberMe: boolean
   /** The values as `JSON.parse` made them: read with `Object.keys` and indexing only. */
   readonly values: Readonly<Record<string, unknown>>
+  readonly user: string | undefined
+  readonly info: Readonly<Record<string, string>> | undefined
+  /** When the session was created (`undefined` in records of earlier releases). */
+  readonly created: number | undefined
+  /** When the session was last written. */
+  readonly seen: number | undefined
 }
 
 /** What a store entry is to a session. @internal */
@@ -72,13 +78,27 @@ export const read = (key: string, entry: Entry | undefined, now: number): Readin
       return decoded
     case "Marker":
       return { _tag: "Marker", to: decoded.to }
+    case "Index":
+      // a user's index is not a session (its key is never a session's: see userIndex.ts)
+      return GONE
     case "Ok": {
-      const { deadline, rememberMe, values } = decoded.record
+      const { created, deadline, info, rememberMe, seen, user, values } = decoded.record
       // the idle timeout is the store's expiry (it returns nothing after it); the deadline is the record's own
       if (deadline <= now) return GONE
       return {
         _tag: "Live",
-        base: { key, version: entry.version, expiry: entry.expiry, deadline, rememberMe, values }
+        base: {
+          key,
+          version: entry.version,
+          expiry: entry.expiry,
+          deadline,
+          rememberMe,
+          values,
+          user,
+          info,
+          created,
+          seen
+        }
       }
     }
   }
@@ -94,6 +114,9 @@ export interface Record_ {
   readonly deadline: number
   readonly rememberMe: boolean
   readonly values: ReadonlyMap<string, unknown>
+  readonly user: string | undefined
+  readonly info: Readonly<Record<string, string>> | undefined
+  readonly created: number | undefined
 }
 
 /** @internal */
@@ -116,6 +139,11 @@ export class SessionState {
   /** The absolute deadline, epoch milliseconds (as the request sees it). */
   deadline = 0
   rememberMe = false
+  /** The user the session is bound to, and what was attached with it (`setUser`). */
+  user: string | undefined = undefined
+  info: Readonly<Record<string, string>> | undefined = undefined
+  /** When the session was created (`undefined` for a record of an earlier release). */
+  created: number | undefined = undefined
   /** Key names to their Schema-encoded values, as the request sees them: the loaded values with its changes. */
   readonly values = new Map<string, unknown>()
   /** The keys this request set or removed, in the order of their last change. */
@@ -126,6 +154,8 @@ export class SessionState {
   deadlineSet: number | undefined = undefined
   /** The remember-me flag this request set, if any. */
   rememberMeSet: boolean | undefined = undefined
+  /** Whether this request bound the session to a user (`setUser`). */
+  userSet = false
   /** Whether this request renews the stored session (a new token at commit). */
   renewing = false
   /** The store key of a stored session this request destroyed: deleted at commit. */
@@ -164,6 +194,12 @@ export class SessionState {
     return this.base === undefined || this.renewing ? undefined : this.cookieToken
   }
 
+  /** The store key of the stored session in use (after a renew's commit, the new one); `undefined` for none. */
+  get storeKeyInUse(): string | undefined {
+    if (this.committedToken !== undefined) return this.storeKey(this.committedToken)
+    return this.base === undefined || this.renewing ? undefined : this.base.key
+  }
+
   /**
    * Adopts what the store answered for `lookup` (`undefined`: nothing, or no lookup at all). Returns why the bytes
    * are not a session (the state stays unloaded), or `undefined`. Once loaded, a later answer changes nothing. A
@@ -182,6 +218,9 @@ export class SessionState {
       this.base = base
       this.deadline = base.deadline
       this.rememberMe = base.rememberMe
+      this.user = base.user
+      this.info = base.info
+      this.created = base.created
       for (const k of Object.keys(base.values)) this.values.set(k, base.values[k])
     } else {
       // an unknown token is never adopted: the session gets a fresh token at commit
@@ -269,6 +308,14 @@ export class SessionState {
     this.deadlineSet = deadline
   }
 
+  /** Binds the session to `user` (moving it from another user), with `info` for a list of sessions. */
+  setUser(user: string, info: Readonly<Record<string, string>> | undefined, now: number): void {
+    this.touch(now)
+    this.user = user
+    this.info = info
+    this.userSet = true
+  }
+
   /** `renew`: a new token at commit and a fresh deadline; the data stays. */
   renew(now: number): void {
     this.touch(now)
@@ -289,6 +336,9 @@ export class SessionState {
     this.rememberMeSet = undefined
     this.renewing = false
     this.rememberMe = false
+    this.user = undefined
+    this.info = undefined
+    this.userSet = false
   }
 
   /** The record to write: as the request sees it (`onto` absent), or its changes applied to `onto`. */
@@ -303,7 +353,10 @@ export class SessionState {
     return {
       deadline: this.deadlineSet ?? onto.deadline,
       rememberMe: this.rememberMeSet ?? onto.rememberMe,
-      values
+      values,
+      user: this.userSet ? this.user : onto.user,
+      info: this.userSet ? this.info : onto.info,
+      created: onto.created
     }
   }
 
@@ -327,6 +380,10 @@ export class SessionState {
   private fresh(now: number): void {
     this.base = undefined
     this.renewing = false
+    this.created = now
+    this.user = undefined
+    this.info = undefined
+    this.userSet = false
     this.deadline = now + this.config.lifetime
     this.deadlineSet = undefined
     this.rememberMe = false

@@ -15,7 +15,8 @@ import {
   CommitRun,
   MAX_ATTEMPTS
 } from "../../src/core/commit.js"
-import { type Entry, type SessionConfig, SessionState } from "../../src/core/sessionState.js"
+import { type SessionConfig, SessionState } from "../../src/core/sessionState.js"
+import { ModelStore } from "./modelStore.js"
 
 const NOW = 1_000_000
 const HOUR = 3_600_000
@@ -30,57 +31,6 @@ const config: SessionConfig = {
 }
 const sha = (token: string) => createHash("sha256").update(token).digest("base64url")
 const KEY = sha(TOKEN)
-
-/** A store keeping the contract, in a map: what the generator's commands run against. */
-class ModelStore {
-  readonly entries = new Map<string, Entry>()
-  private counter = 0
-  readonly log: Array<Command["_tag"]> = []
-
-  load(key: string, now: number): Entry | undefined {
-    const entry = this.entries.get(key)
-    return entry !== undefined && entry.expiry > now ? entry : undefined
-  }
-  save(key: string, data: Uint8Array, expiry: number): string {
-    const version = `v${++this.counter}`
-    this.entries.set(key, { data, version, expiry })
-    return version
-  }
-  run(command: Command, now: number): Answer {
-    this.log.push(command._tag)
-    switch (command._tag) {
-      case "Load":
-        return this.load(command.key, now)
-      case "SaveIf": {
-        const current = this.load(command.key, now)
-        if (command.expected === undefined ? current !== undefined : current?.version !== command.expected) {
-          return undefined
-        }
-        return this.save(command.key, command.data, command.expiry)
-      }
-      case "Touch": {
-        const current = this.load(command.key, now)
-        if (current?.version !== command.expected) return false
-        this.entries.set(command.key, { ...current, expiry: command.expiry })
-        return true
-      }
-      case "Delete":
-        this.entries.delete(command.key)
-        return undefined
-    }
-  }
-  /** The values of the session under `key`, or `undefined`. */
-  values(key: string): Record<string, unknown> | undefined {
-    const entry = this.load(key, NOW)
-    if (entry === undefined) return undefined
-    const decoded = Codec.decode(entry.data)
-    return decoded._tag === "Ok" ? { ...decoded.record.values } : undefined
-  }
-  /** The store keys of live sessions (markers excluded). */
-  sessions(): Array<string> {
-    return [...this.entries.keys()].filter((key) => this.values(key) !== undefined)
-  }
-}
 
 const record = (values: Record<string, unknown>, deadline = NOW + 24 * HOUR, rememberMe = false) =>
   Codec.encode({ deadline, expiry: deadline, rememberMe, values: new Map(Object.entries(values)) })

@@ -17,11 +17,13 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as Codec from "./core/codec.js"
 import * as Commit from "./core/commit.js"
 import * as Cookie from "./core/cookie.js"
 import * as Errors from "./core/sessionError.js"
-import { type Entry, type SessionConfig, SessionState } from "./core/sessionState.js"
+import { type Entry, read, type SessionConfig, SessionState } from "./core/sessionState.js"
+import * as UserIndex from "./core/userIndex.js"
 import * as Store from "./Store.js"
 
 // -----------------------------------------------------------------------------
@@ -336,6 +338,15 @@ export interface SessionOperations<R> {
   readonly deadline: Effect.Effect<DateTime.Utc, SessionError, R>
   readonly setDeadline: (deadline: DateTime.Utc) => Effect.Effect<void, SessionError, R>
   readonly token: Effect.Effect<Option.Option<string>, SessionError, R>
+  /** @since 1.0.0 */
+  readonly setUser: (
+    userId: string,
+    info?: Readonly<Record<string, string>> | undefined
+  ) => Effect.Effect<void, SessionError, R>
+  /** @since 1.0.0 */
+  readonly user: Effect.Effect<Option.Option<string>, SessionError, R>
+  /** @since 1.0.0 */
+  readonly storeKey: Effect.Effect<Option.Option<string>, SessionError, R>
 }
 
 /**
@@ -395,6 +406,80 @@ export interface SessionHandle {
 export interface SessionManagerService {
   readonly options: ResolvedSessionOptions
   readonly begin: (cookieValue: string | undefined) => SessionHandle
+  /**
+   * The live sessions bound to `userId` (`Session.setUser`), oldest first, read through the user's index: the cost
+   * grows with the user's own sessions, not with the store.
+   *
+   * @since 1.0.0
+   */
+  readonly listUserSessions: (userId: string) => Effect.Effect<ReadonlyArray<UserSession>, SessionError>
+  /**
+   * Ends the session under the store key `key` (as `listUserSessions` and `Session.storeKey` give it): its next
+   * request finds nothing, and a request of it already in flight cannot bring it back. `false` when there was none.
+   *
+   * @since 1.0.0
+   */
+  readonly revokeSession: (key: string) => Effect.Effect<boolean, SessionError>
+  /**
+   * Ends every session bound to `userId` but `except` (a store key: "sign out other devices" passes the current
+   * session's `Session.storeKey`); how many it ended.
+   *
+   * @since 1.0.0
+   */
+  readonly revokeUserSessions: (
+    userId: string,
+    options?: { readonly except?: string | undefined } | undefined
+  ) => Effect.Effect<number, SessionError>
+  /**
+   * The session under the store key `key`, decoded (values in their stored, Schema-encoded form), or `None`.
+   *
+   * @since 1.0.0
+   */
+  readonly loadSession: (key: string) => Effect.Effect<Option.Option<StoredSession>, SessionError>
+  /**
+   * Every live session of the store, by store key, decoded (renew markers and users' indexes skipped). It reads
+   * the whole store: for one user's sessions use `listUserSessions`.
+   *
+   * @since 1.0.0
+   */
+  readonly sessions: Stream.Stream<StoredSession, SessionError>
+}
+
+/**
+ * A session in a list of a user's sessions. Never the token: `key` is the store key.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface UserSession {
+  readonly key: string
+  readonly userId: string
+  /** `None` for a session created by a release before 0.2. */
+  readonly createdAt: Option.Option<DateTime.Utc>
+  /**
+   * Its last write, or with an idle timeout its last extension, whichever is later (exact to within
+   * `touchAfter`: it is never written per request).
+   */
+  readonly lastSeenAt: Option.Option<DateTime.Utc>
+  readonly expiresAt: DateTime.Utc
+  /** What the application attached with `Session.setUser`. */
+  readonly info: Option.Option<Readonly<Record<string, string>>>
+}
+
+/**
+ * A session read outside a request, by store key.
+ *
+ * @since 1.0.0
+ * @category models
+ */
+export interface StoredSession {
+  readonly key: string
+  readonly userId: Option.Option<string>
+  readonly createdAt: Option.Option<DateTime.Utc>
+  readonly deadline: DateTime.Utc
+  readonly rememberMe: boolean
+  /** The values in their stored (Schema-encoded, JSON) form: decode one with its key's schema. */
+  readonly values: Readonly<Record<string, unknown>>
 }
 
 /**
@@ -418,9 +503,39 @@ export const makeManager = (
     const resolved = yield* resolveOptions(options)
     const store = yield* Store.SessionStore
     const config = toConfig(resolved)
+    const run = <A>(steps: (now: number) => Generator<Commit.Command, A, Commit.Answer>) =>
+      Effect.uninterruptible(Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        drive(store, steps(now), undefined, (error) =>
+          Effect.fail(storeError(error)))))
+    const toUserSession = (session: UserIndex.UserSession): UserSession => ({
+      key: session.key,
+      userId: session.user,
+      createdAt: Option.map(Option.fromNullishOr(session.created), DateTime.makeUnsafe),
+      lastSeenAt: Option.map(Option.fromNullishOr(session.lastSeen), DateTime.makeUnsafe),
+      expiresAt: DateTime.makeUnsafe(session.expires),
+      info: Option.fromNullishOr(session.info)
+    })
     return SessionManager.of({
       options: resolved,
-      begin: (cookieValue) => new RequestSession(new SessionState(config, cookieValue), store)
+      begin: (cookieValue) =>
+        new RequestSession(new SessionState(config, cookieValue), store),
+      listUserSessions: (userId) =>
+        Effect.map(run((now) => UserIndex.list(userId, now, config.idleTimeout)), (list) => list.map(toUserSession)),
+      revokeSession: (key) => run((now) => UserIndex.revoke(key, now)),
+      revokeUserSessions: (userId, options) => run((now) => UserIndex.revokeAll(userId, options?.except, now)),
+      loadSession: (key) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.flatMap(
+            Effect.mapError(store.load(key), storeError),
+            (found) => Effect.succeed(Option.flatMap(found, (entry) => storedSession(key, toEntry(entry), now)))
+          )),
+      sessions: Stream.unwrap(Effect.map(Clock.currentTimeMillis, (now) =>
+        store.all.pipe(
+          Stream.mapError(storeError),
+          Stream.map(([key, data]) => storedSession(key, { data, version: "", expiry: Infinity }, now)),
+          Stream.filter(Option.isSome),
+          Stream.map((session) => session.value)
+        )))
     })
   })
 
@@ -564,7 +679,12 @@ class RequestSession implements SessionHandle {
       }
       const run = Effect.flatMap(Clock.currentTimeMillis, (now) => {
         const commitRun = new Commit.CommitRun(state, now, aborted)
-        const steps = this.drive(commitRun, undefined).pipe(
+        const steps = drive(
+          this.store,
+          commitRun.steps,
+          undefined,
+          (error) => this.storeOp("other", Effect.fail(error))
+        ).pipe(
           Effect.tapError(() =>
             commitRun.orphan === undefined ? Effect.void : Effect.ignore(this.store.delete(commitRun.orphan))
           )
@@ -576,41 +696,67 @@ class RequestSession implements SessionHandle {
       )
     })
   }
+}
 
-  /** Runs the commit's store commands, passing each answer back, until it returns what the response carries. */
-  private drive(run: Commit.CommitRun, answer: Commit.Answer): Effect.Effect<CommitResult, SessionError> {
-    let step: IteratorResult<Commit.Command, CommitResult>
-    try {
-      step = run.steps.next(answer)
-    } catch (cause) {
-      return Effect.fail(commitError(cause))
-    }
-    if (step.done) return Effect.succeed(step.value)
-    return Effect.flatMap(this.storeOp("other", this.execute(step.value)), (next) => this.drive(run, next))
+/** A live session's record, for the admin operations; markers, indexes and corrupt entries are none. */
+const storedSession = (key: string, entry: Entry, now: number): Option.Option<StoredSession> => {
+  const reading = read(key, entry, now)
+  if (reading._tag !== "Live") return Option.none()
+  const { base } = reading
+  return Option.some({
+    key,
+    userId: Option.fromNullishOr(base.user),
+    createdAt: Option.map(Option.fromNullishOr(base.created), DateTime.makeUnsafe),
+    deadline: DateTime.makeUnsafe(base.deadline),
+    rememberMe: base.rememberMe,
+    values: base.values
+  })
+}
+
+/**
+ * Runs a generator of store commands against `store`, passing each answer back, until it returns; a store failure
+ * goes to `onStoreError`, anything the generator throws becomes a `SessionError`.
+ */
+const drive = <A>(
+  store: Store.SessionStoreService,
+  steps: Generator<Commit.Command, A, Commit.Answer>,
+  answer: Commit.Answer,
+  onStoreError: (error: Store.SessionStoreError) => Effect.Effect<never, SessionError>
+): Effect.Effect<A, SessionError> => {
+  let step: IteratorResult<Commit.Command, A>
+  try {
+    step = steps.next(answer)
+  } catch (cause) {
+    return Effect.fail(commitError(cause))
   }
+  if (step.done) return Effect.succeed(step.value)
+  return Effect.flatMap(
+    Effect.catch(execute(store, step.value), onStoreError),
+    (next) => drive(store, steps, next, onStoreError)
+  )
+}
 
-  private execute(command: Commit.Command): Effect.Effect<Commit.Answer, Store.SessionStoreError> {
-    switch (command._tag) {
-      case "Load":
-        return Effect.map(
-          this.store.load(command.key),
-          (found) => Option.isSome(found) ? toEntry(found.value) : undefined
-        )
-      case "SaveIf":
-        return Effect.map(
-          this.store.saveIf(
-            command.key,
-            command.data,
-            DateTime.makeUnsafe(command.expiry),
-            command.expected === undefined ? Option.none() : Option.some(command.expected)
-          ),
-          Option.getOrUndefined
-        )
-      case "Touch":
-        return this.store.touch(command.key, DateTime.makeUnsafe(command.expiry), command.expected)
-      case "Delete":
-        return Effect.as(this.store.delete(command.key), undefined)
-    }
+const execute = (
+  store: Store.SessionStoreService,
+  command: Commit.Command
+): Effect.Effect<Commit.Answer, Store.SessionStoreError> => {
+  switch (command._tag) {
+    case "Load":
+      return Effect.map(store.load(command.key), (found) => Option.isSome(found) ? toEntry(found.value) : undefined)
+    case "SaveIf":
+      return Effect.map(
+        store.saveIf(
+          command.key,
+          command.data,
+          DateTime.makeUnsafe(command.expiry),
+          command.expected === undefined ? Option.none() : Option.some(command.expected)
+        ),
+        Option.getOrUndefined
+      )
+    case "Touch":
+      return store.touch(command.key, DateTime.makeUnsafe(command.expiry), command.expected)
+    case "Delete":
+      return Effect.as(store.delete(command.key), undefined)
   }
 }
 
@@ -693,6 +839,7 @@ const functions: { readonly [K in FunctionName]: (s: RequestSession) => SessionS
     }),
   has: (s) => (key) => s.ready(() => Effect.sync(() => s.state.has(key.name))),
   rememberMe: (s) => (remember) => s.change((now) => Effect.sync(() => s.state.setRememberMe(remember, now))),
+  setUser: (s) => (userId, info) => s.change((now) => Effect.sync(() => s.state.setUser(userId, info, now))),
   setDeadline: (s) => (deadline) =>
     s.change((now) => Effect.sync(() => s.state.setDeadline(DateTime.toEpochMillis(deadline), now)))
 }
@@ -704,7 +851,9 @@ const effects: { readonly [K in EffectName]: (s: RequestSession) => SessionServi
   destroy: (s) => s.change(() => Effect.sync(() => s.state.destroy())),
   status: (s) => Effect.sync(() => s.state.status),
   deadline: (s) => s.ready(() => Effect.sync(() => DateTime.makeUnsafe(s.state.deadline))),
-  token: (s) => s.ready(() => Effect.sync(() => Option.fromNullishOr(s.state.token)))
+  token: (s) => s.ready(() => Effect.sync(() => Option.fromNullishOr(s.state.token))),
+  user: (s) => s.ready(() => Effect.sync(() => Option.fromNullishOr(s.state.user))),
+  storeKey: (s) => s.ready(() => Effect.sync(() => Option.fromNullishOr(s.state.storeKeyInUse)))
 }
 
 const functionNames = Object.keys(functions) as ReadonlyArray<FunctionName>
@@ -858,3 +1007,77 @@ export const setDeadline = accessors.setDeadline
  * @category lifecycle
  */
 export const token = accessors.token
+
+/**
+ * Binds the session to a user (typically right after `renew` at login), with `info` the application keeps for a
+ * list of the user's sessions (a user agent, a place): see `SessionManager.listUserSessions`. Setting it again
+ * moves the session to another user; `destroy` unbinds it.
+ *
+ * @since 1.0.0
+ * @category users
+ */
+export const setUser = accessors.setUser
+
+/**
+ * The user the session is bound to (`setUser`).
+ *
+ * @since 1.0.0
+ * @category users
+ */
+export const user = accessors.user
+
+/**
+ * The store key of the session (what `listUserSessions` shows and `revokeSession` takes; never the token):
+ * `None` for a session not stored yet (a new one, or one renewed in this request until its commit).
+ *
+ * @since 1.0.0
+ * @category users
+ */
+export const storeKey = accessors.storeKey
+
+/**
+ * The live sessions bound to `userId`, through the `SessionManager`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Session } from "effect-session"
+ *
+ * // "sign out other devices"
+ * const signOutOthers = Effect.gen(function*() {
+ *   const userId = yield* Session.user
+ *   const current = yield* Session.storeKey
+ *   if (userId._tag === "Some") {
+ *     yield* Session.revokeUserSessions(userId.value, { except: current._tag === "Some" ? current.value : undefined })
+ *   }
+ * })
+ * ```
+ *
+ * @since 1.0.0
+ * @category users
+ */
+export const listUserSessions = (
+  userId: string
+): Effect.Effect<ReadonlyArray<UserSession>, SessionError, SessionManager> =>
+  Effect.flatMap(SessionManager, (manager) => manager.listUserSessions(userId))
+
+/**
+ * Ends the session under a store key, through the `SessionManager`.
+ *
+ * @since 1.0.0
+ * @category users
+ */
+export const revokeSession = (key: string): Effect.Effect<boolean, SessionError, SessionManager> =>
+  Effect.flatMap(SessionManager, (manager) => manager.revokeSession(key))
+
+/**
+ * Ends every session bound to `userId` but `except`, through the `SessionManager`.
+ *
+ * @since 1.0.0
+ * @category users
+ */
+export const revokeUserSessions = (
+  userId: string,
+  options?: { readonly except?: string | undefined } | undefined
+): Effect.Effect<number, SessionError, SessionManager> =>
+  Effect.flatMap(SessionManager, (manager) => manager.revokeUserSessions(userId, options))
