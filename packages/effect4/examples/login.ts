@@ -1,10 +1,13 @@
 /**
- * An `HttpApi` with login (renews the session token), whoami and logout (destroys the session), using typed
- * session keys. Run it with `npx tsx examples/login.ts` (port 4001, or PORT), then:
+ * An `HttpApi` with login (renews the session token and binds the session to the user), whoami, logout (destroys
+ * the session), "my sessions" and "sign out other devices", using typed session keys. Run it with
+ * `npx tsx examples/login.ts` (port 4001, or PORT), then:
  *
  *   curl -i -c jar -b jar -H 'content-type: application/json' \
  *     -d '{"username":"alice","password":"wonderland"}' http://localhost:4001/login
  *   curl -i -c jar -b jar http://localhost:4001/whoami
+ *   curl -i -c jar -b jar http://localhost:4001/sessions
+ *   curl -i -c jar -b jar -X POST http://localhost:4001/sessions/sign-out-others
  *   curl -i -c jar -b jar -X POST http://localhost:4001/logout
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
@@ -17,6 +20,7 @@ import * as HttpApiBuilder from "effect/http-api/HttpApiBuilder"
 import * as HttpApiEndpoint from "effect/http-api/HttpApiEndpoint"
 import * as HttpApiGroup from "effect/http-api/HttpApiGroup"
 import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -38,6 +42,16 @@ class Unauthorized extends Schema.TaggedError<Unauthorized>()(
 
 const User = Schema.Struct({ user: Schema.String, since: Schema.DateTimeUtc })
 
+// One of the user's sessions as "my sessions" shows it: never the token, only the store key
+const DeviceSession = Schema.Struct({
+  key: Schema.String,
+  current: Schema.Boolean,
+  agent: Schema.String,
+  createdAt: Schema.OptionFromNullOr(Schema.DateTimeUtc),
+  lastSeenAt: Schema.OptionFromNullOr(Schema.DateTimeUtc),
+  expiresAt: Schema.DateTimeUtc
+})
+
 class AuthApi extends HttpApiGroup.make("auth")
   .add(
     HttpApiEndpoint.post("login", "/login", {
@@ -46,7 +60,12 @@ class AuthApi extends HttpApiGroup.make("auth")
       error: Unauthorized
     }),
     HttpApiEndpoint.get("whoami", "/whoami", { success: User, error: Unauthorized }),
-    HttpApiEndpoint.post("logout", "/logout")
+    HttpApiEndpoint.post("logout", "/logout"),
+    HttpApiEndpoint.get("sessions", "/sessions", { success: Schema.Array(DeviceSession), error: Unauthorized }),
+    HttpApiEndpoint.post("signOutOthers", "/sessions/sign-out-others", {
+      success: Schema.Struct({ signedOut: Schema.Number }),
+      error: Unauthorized
+    })
   )
   .middleware(HttpSession.HttpApiSession)
 {}
@@ -66,6 +85,9 @@ const AuthLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
         // a new token at login defeats session fixation
         yield* Session.renew
         const now = yield* DateTime.now
+        const request = yield* HttpServerRequest.HttpServerRequest
+        // bound to the user, with what "my sessions" shows of this device
+        yield* Session.setUser(payload.username, { agent: request.headers["user-agent"] ?? "unknown" })
         yield* Session.set(UserId, payload.username)
         yield* Session.set(LoggedInAt, now)
         return { user: payload.username, since: now }
@@ -79,7 +101,30 @@ const AuthLive = HttpApiBuilder.group(Api, "auth", (handlers) =>
         }
         return { user: user.value, since: since.value }
       }))
-    .handle("logout", () => Session.destroy)).pipe(
+    .handle("logout", () => Session.destroy)
+    .handle("sessions", () =>
+      Effect.gen(function*() {
+        const user = yield* Session.user
+        if (Option.isNone(user)) return yield* new Unauthorized({ message: "not logged in" })
+        const current = yield* Session.storeKey
+        const sessions = yield* Session.listUserSessions(user.value)
+        return sessions.map((s) => ({
+          key: s.key,
+          current: Option.contains(current, s.key),
+          agent: Option.match(s.info, { onNone: () => "unknown", onSome: (info) => info["agent"] ?? "unknown" }),
+          createdAt: s.createdAt,
+          lastSeenAt: s.lastSeenAt,
+          expiresAt: s.expiresAt
+        }))
+      }))
+    .handle("signOutOthers", () =>
+      Effect.gen(function*() {
+        const user = yield* Session.user
+        if (Option.isNone(user)) return yield* new Unauthorized({ message: "not logged in" })
+        const current = yield* Session.storeKey
+        const signedOut = yield* Session.revokeUserSessions(user.value, { except: Option.getOrUndefined(current) })
+        return { signedOut }
+      }))).pipe(
     // the group's routes capture the middleware's implementation when they are built
     Layer.provide(HttpSession.layerHttpApi)
   )
