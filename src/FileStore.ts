@@ -5,7 +5,11 @@
  *
  * - Reads never touch the disk: the index is loaded when the store opens, and `find` is a map lookup.
  * - Each `save` and `delete` appends one checksummed record to the log. Concurrent writes are batched into one
- *   write (and, with `sync: "always"`, share one fsync: group commit).
+ *   write (and, with `sync: "always"`, share one fsync: group commit). A `saveIf` or `touch` appends one too when
+ *   its condition holds (a `touch` writes the entry's bytes again with the new expiry), and none when it does not.
+ * - Versions (`load`, `saveIf`, `touch`) come from a counter of the open store, in base 36, and are not kept in
+ *   the log: opening gives every entry a new one. A `saveIf` that removes the entry (an expiry not after now)
+ *   answers a version from the counter that no entry holds.
  * - Opening replays the log. A torn tail (a crash in the middle of a write: an incomplete last record, nothing
  *   valid after it) is cut off, with a warning that says how many bytes were dropped; every record before it is
  *   kept. Damage in the middle of the log is skipped: the records after it are kept, the damaged bytes are kept
@@ -43,11 +47,12 @@ import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { dataTooLarge, deleteWrite, encodeToken, putWrite } from "./core/fileBatch.js"
+import { CONFLICT, dataTooLarge, deleteWrite, encodeToken, putWrite } from "./core/fileBatch.js"
 import type { CompactionPolicy } from "./core/fileCompaction.js"
 import { FileIndex } from "./core/fileIndex.js"
 import * as Log from "./core/fileLog.js"
 import { checkCompaction, checkOnCorruption, checkPathAndSync, type OnCorruption } from "./core/fileOptions.js"
+import { formatVersion, parseVersion } from "./core/memoryIndex.js"
 import * as Compaction from "./fileStore/compaction.js"
 import { closed, invalid } from "./fileStore/errors.js"
 import * as Lock from "./fileStore/lock.js"
@@ -296,20 +301,70 @@ export const make = (
           const tooLarge = dataTooLarge(data)
           if (tooLarge !== undefined) return Effect.fail(invalid("save", tooLarge))
           const expiresAt = DateTime.toEpochMillis(expiry)
-          return writer.submit(
+          return Effect.asVoid(writer.submit(
             expiresAt <= now
               ? deleteWrite(token, "save")
               : putWrite(log.secret, token, tokenBytes, data, expiresAt, "save")
-          )
+          ))
         }),
-      delete: (token) => Effect.suspend(() => writer.submit(deleteWrite(token, "delete"))),
+      delete: (token) => Effect.suspend(() => Effect.asVoid(writer.submit(deleteWrite(token, "delete")))),
       all: Stream.unwrap(Effect.flatMap(Clock.currentTimeMillis, (now) => {
         if (log.closed) return Effect.fail(closed("all"))
         const live = index.entries.live(now)
         return Effect.succeed(
           Stream.fromIterable(live).pipe(Stream.map((entry) => [entry.token, entry.data.slice()] as const))
         )
-      }))
+      })),
+      load: (key) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (log.closed) return Effect.fail(closed("load"))
+          const entry = index.live(key, now)
+          return entry === undefined ? Effect.succeedNone : Effect.succeed(Option.some<Store.StoredEntry>({
+            data: entry.data.slice(),
+            version: formatVersion(entry.version),
+            expiry: DateTime.unsafeMake(entry.expiresAt)
+          }))
+        }),
+      // The condition is decided by the writer when it plans the write's batch, against the index holding every
+      // write acknowledged before (see `planBatch`). A version, once replaced, never comes back: when the index
+      // already refuses, the answer is given at once.
+      saveIf: (key, data, expiry, expected) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (log.closed) return Effect.fail(closed("saveIf"))
+          const tokenBytes = encodeToken(key)
+          if (typeof tokenBytes === "string") return Effect.fail(invalid("saveIf", tokenBytes))
+          const tooLarge = dataTooLarge(data)
+          if (tooLarge !== undefined) return Effect.fail(invalid("saveIf", tooLarge))
+          const version = Option.isSome(expected) ? parseVersion(expected.value) : undefined
+          const current = index.live(key, now)
+          if (version === undefined ? current !== undefined : current?.version !== version) {
+            return Effect.succeedNone
+          }
+          const condition = { expected: version, now, keepVersion: false }
+          const expiresAt = DateTime.toEpochMillis(expiry)
+          return Effect.map(
+            writer.submit(
+              expiresAt <= now
+                ? deleteWrite(key, "saveIf", condition)
+                : putWrite(log.secret, key, tokenBytes, data, expiresAt, "saveIf", condition)
+            ),
+            (written) => written === CONFLICT ? Option.none() : Option.some(formatVersion(written))
+          )
+        }),
+      touch: (key, expiry, expected) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (log.closed) return Effect.fail(closed("touch"))
+          const version = parseVersion(expected)
+          const current = index.live(key, now)
+          if (current === undefined || current.version !== version) return Effect.succeed(false)
+          const condition = { expected: version, now, keepVersion: true }
+          const expiresAt = DateTime.toEpochMillis(expiry)
+          // the entry's bytes again, with the new expiry, so that a restart keeps it too
+          const write: Writer.PendingOp = expiresAt <= now
+            ? deleteWrite(key, "touch", condition)
+            : putWrite(log.secret, key, Buffer.from(key, "utf8"), current.data, expiresAt, "touch", condition)
+          return Effect.map(writer.submit(write), (written) => written !== CONFLICT)
+        })
     })
 
     return FileStore.of({

@@ -19,7 +19,7 @@ import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { fromBinary, MAX_BINARY_LENGTH, toBinary } from "./core/bytes.js"
-import { MemoryIndex } from "./core/memoryIndex.js"
+import { formatVersion, type IndexEntry, MemoryIndex, parseVersion, VersionCounter } from "./core/memoryIndex.js"
 import * as Options from "./internal/options.js"
 import { sweepExpired } from "./internal/sweep.js"
 import * as Store from "./Store.js"
@@ -51,6 +51,10 @@ export interface MemStoreOptions {
 /**
  * The MemStore service: a `SessionStore` plus the number of entries held in memory.
  *
+ * Versions (`load`, `saveIf`, `touch`) come from a counter of the store, in base 36: every `save` and successful
+ * `saveIf` takes the next one, so a version is never given twice while the store lives. A `saveIf` that removes
+ * the entry (an expiry not after now) also takes one and answers it: a version no entry holds.
+ *
  * @since 0.1.0
  * @category models
  */
@@ -67,19 +71,25 @@ export const MemStore: Context.Tag<MemStore, MemStore> = Context.GenericTag<MemS
 
 const closed = (method: string) => new Store.SessionStoreError({ reason: "Closed", method })
 
-const full = (maxSessions: number) =>
+const full = (method: string, maxSessions: number) =>
   new Store.SessionStoreError({
     reason: "Full",
-    method: "save",
+    method,
     description: `the store holds its maximum of ${maxSessions} live sessions; a new one is refused`
   })
 
-const tooLarge = (length: number) =>
+const tooLarge = (method: string, length: number) =>
   new Store.SessionStoreError({
     reason: "InvalidInput",
-    method: "save",
+    method,
     description: `the data is ${length} bytes long, above the limit of ${MAX_BINARY_LENGTH}`
   })
+
+const storedEntry = (entry: IndexEntry<string>): Store.StoredEntry => ({
+  data: fromBinary(entry.data),
+  version: formatVersion(entry.version),
+  expiry: DateTime.unsafeMake(entry.expiresAt)
+})
 
 /**
  * Creates a MemStore in the current scope. The cleanup fiber (when enabled) runs in that scope and stops when it
@@ -101,6 +111,8 @@ export const make = (
     const maxSessions = yield* Options.positiveInteger("MemStore.make", "maxSessions", options.maxSessions)
     // each session's bytes as a binary string: see internal/bytes.ts for why
     const index = new MemoryIndex<string>()
+    // every write that changes an entry's bytes takes the next version (see `load`)
+    const versions = new VersionCounter()
     let isClosed = false
 
     yield* Effect.addFinalizer(() =>
@@ -129,12 +141,12 @@ export const make = (
       save: (token, data, expiry) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => {
           if (isClosed) return Effect.fail(closed("save"))
-          if (data.length > MAX_BINARY_LENGTH) return Effect.fail(tooLarge(data.length))
+          if (data.length > MAX_BINARY_LENGTH) return Effect.fail(tooLarge("save", data.length))
           const expiresAt = DateTime.toEpochMillis(expiry)
           if (expiresAt <= now) index.delete(token)
           else if (maxSessions !== undefined && !index.hasRoomFor(token, maxSessions, now)) {
-            return Effect.fail(full(maxSessions))
-          } else index.set(token, toBinary(data), expiresAt)
+            return Effect.fail(full("save", maxSessions))
+          } else index.set(token, toBinary(data), expiresAt, versions.next())
           return Effect.void
         }),
       delete: (token) =>
@@ -151,7 +163,46 @@ export const make = (
             Stream.map((entry) => [entry.token, fromBinary(entry.data)] as const)
           )
         )
-      }))
+      })),
+      // The conditional operations decide and apply in one synchronous step: no other operation runs in between.
+      load: (key) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (isClosed) return Effect.fail(closed("load"))
+          const entry = index.get(key, now)
+          return Effect.succeed(entry === undefined ? Option.none() : Option.some(storedEntry(entry)))
+        }),
+      // A removal (an expiry not after now, the condition holding) answers a version that no entry ever held.
+      saveIf: (key, data, expiry, expected) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (isClosed) return Effect.fail(closed("saveIf"))
+          if (data.length > MAX_BINARY_LENGTH) return Effect.fail(tooLarge("saveIf", data.length))
+          const current = index.get(key, now)
+          const holds = Option.isNone(expected)
+            ? current === undefined
+            : current !== undefined && current.version === parseVersion(expected.value)
+          if (!holds) return Effect.succeedNone
+          const expiresAt = DateTime.toEpochMillis(expiry)
+          if (expiresAt <= now) {
+            if (current !== undefined) index.delete(key)
+            return Effect.succeed(Option.some(formatVersion(versions.next())))
+          }
+          if (current === undefined && maxSessions !== undefined && !index.hasRoomFor(key, maxSessions, now)) {
+            return Effect.fail(full("saveIf", maxSessions))
+          }
+          const version = versions.next()
+          index.set(key, toBinary(data), expiresAt, version)
+          return Effect.succeed(Option.some(formatVersion(version)))
+        }),
+      touch: (key, expiry, expected) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          if (isClosed) return Effect.fail(closed("touch"))
+          const current = index.get(key, now)
+          if (current === undefined || current.version !== parseVersion(expected)) return Effect.succeed(false)
+          const expiresAt = DateTime.toEpochMillis(expiry)
+          if (expiresAt <= now) index.delete(key)
+          else index.setExpiry(current, expiresAt)
+          return Effect.succeed(true)
+        })
     })
 
     return MemStore.of({ ...store, size: Effect.sync(() => index.size) })

@@ -552,6 +552,113 @@ describe("FileStore", () => {
         }))
     }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
 
+  it.effect("saveIf and touch are in the log: a restart brings back moved expiries, conditional writes and removals", () =>
+    Effect.gen(function*() {
+      const path = yield* tempPath
+      const versionOf = (store: FileStore.FileStore, token: string) =>
+        Effect.map(store.load(token), (entry) => Option.getOrThrow(entry).version)
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          yield* store.save("touched", bytes("t"), at(10_000))
+          assert.isTrue(yield* store.touch("touched", at(HOUR), yield* versionOf(store, "touched")))
+          const v = Option.getOrThrow(yield* store.saveIf("created", bytes("c1"), at(HOUR), Option.none()))
+          const v2 = Option.getOrThrow(yield* store.saveIf("created", bytes("c2"), at(2 * HOUR), Option.some(v)))
+          yield* store.save("removed", bytes("r"), at(HOUR))
+          yield* store.saveIf("removed", bytes("x"), at(0), Option.some(yield* versionOf(store, "removed")))
+          yield* store.save("touched-away", bytes("r"), at(HOUR))
+          assert.isTrue(yield* store.touch("touched-away", at(0), yield* versionOf(store, "touched-away")))
+          assert.isTrue(Option.isNone(yield* store.find("touched-away")))
+
+          // conflicts and refused touches write nothing
+          const size = yield* store.logSize
+          assert.isTrue(Option.isNone(yield* store.saveIf("created", bytes("no"), at(HOUR), Option.none())))
+          assert.isTrue(Option.isNone(yield* store.saveIf("created", bytes("no"), at(HOUR), Option.some(v))))
+          assert.isFalse(yield* store.touch("created", at(3 * HOUR), v))
+          assert.isFalse(yield* store.touch("missing", at(HOUR), v2))
+          assert.strictEqual(yield* store.logSize, size)
+        }))
+
+      // past the touched entry's first expiry (10 s)
+      yield* TestClock.adjust("20 seconds")
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          const touched = Option.getOrThrow(yield* store.load("touched"))
+          assert.isTrue(sameBytes(touched.data, bytes("t")))
+          assert.strictEqual(DateTime.toEpochMillis(touched.expiry), HOUR)
+          const created = Option.getOrThrow(yield* store.load("created"))
+          assert.isTrue(sameBytes(created.data, bytes("c2")))
+          assert.strictEqual(DateTime.toEpochMillis(created.expiry), 2 * HOUR)
+          assert.isTrue(Option.isNone(yield* store.find("removed")))
+          assert.isTrue(Option.isNone(yield* store.find("touched-away")))
+          assert.strictEqual(yield* store.size, 2)
+          // the versions of the reopened store are its own, and work
+          assert.notStrictEqual(touched.version, created.version)
+          assert.isTrue(yield* store.touch("touched", at(3 * HOUR), touched.version))
+          const v3 = yield* store.saveIf("created", bytes("c3"), at(HOUR), Option.some(created.version))
+          assert.isTrue(Option.isSome(v3))
+          assert.notStrictEqual(Option.getOrThrow(v3), touched.version)
+        }))
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          assert.strictEqual(DateTime.toEpochMillis(Option.getOrThrow(yield* store.load("touched")).expiry), 3 * HOUR)
+          assert.isTrue(sameBytes(yield* findBytes(store, "created"), bytes("c3")))
+        }))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
+  it.effect("saveIf and touch made while a compaction runs are decided against the index and not lost", () =>
+    Effect.gen(function*() {
+      const faults = makeFaults()
+      const path = yield* tempPath
+      const expected = new Map<string, { data: Uint8Array; expiry: number }>()
+      yield* withStore({ path, compaction: false }, (store) =>
+        Effect.gen(function*() {
+          for (let round = 0; round < 3; round++) {
+            for (let i = 0; i < 200; i++) {
+              const data = filled(100 + i, round * 1000 + i)
+              yield* store.save(`a-${i}`, data, at(HOUR))
+              expected.set(`a-${i}`, { data, expiry: HOUR })
+            }
+          }
+          faults.compactionGate = { reached: yield* Deferred.make<void>(), release: yield* Deferred.make<void>() }
+          const compaction = yield* Effect.fork(store.compact)
+          yield* Deferred.await(faults.compactionGate.reached)
+
+          // while the compaction waits: half the entries are touched, a quarter rewritten, some removed
+          yield* Effect.forEach(Array.from({ length: 200 }, (_, i) => i), (i) =>
+            Effect.gen(function*() {
+              const token = `a-${i}`
+              const version = Option.getOrThrow(yield* store.load(token)).version
+              if (i % 2 === 0) {
+                assert.isTrue(yield* store.touch(token, at(2 * HOUR), version))
+                expected.set(token, { data: expected.get(token)!.data, expiry: 2 * HOUR })
+              } else if (i % 4 === 1) {
+                const data = bytes(`rewritten-${i}`)
+                assert.isTrue(Option.isSome(yield* store.saveIf(token, data, at(3 * HOUR), Option.some(version))))
+                expected.set(token, { data, expiry: 3 * HOUR })
+              } else if (i % 8 === 3) {
+                assert.isTrue(Option.isSome(yield* store.saveIf(token, bytes("x"), at(0), Option.some(version))))
+                expected.delete(token)
+              }
+              // and a stale version is refused
+              assert.isFalse(yield* store.touch(token, at(4 * HOUR), `${version}0`))
+            }), { concurrency: 16, discard: true })
+          assert.isTrue(Option.isNone(yield* Fiber.poll(compaction)), "still compacting")
+          yield* Deferred.succeed(faults.compactionGate.release, void 0)
+          yield* Fiber.join(compaction)
+        })).pipe(Effect.provide(faultyFileSystem(faults)))
+
+      yield* withStore({ path }, (store) =>
+        Effect.gen(function*() {
+          const all = yield* allOf(store)
+          assert.deepStrictEqual([...all.keys()].sort(), [...expected.keys()].sort())
+          for (const [token, { data, expiry }] of expected) {
+            const entry = Option.getOrThrow(yield* store.load(token))
+            assert.isTrue(sameBytes(entry.data, data), token)
+            assert.strictEqual(DateTime.toEpochMillis(entry.expiry), expiry, token)
+          }
+        }))
+    }).pipe(Effect.scoped, Effect.provide(NodeFileSystem.layer)))
+
   it.effect("writes wait for a running compaction once the log has grown by 1 MiB; closing writes them out", () =>
     Effect.gen(function*() {
       const faults = makeFaults()
@@ -970,7 +1077,10 @@ describe("FileStore", () => {
           store.delete("long"),
           Stream.runDrain(store.all),
           store.compact,
-          store.sync
+          store.sync,
+          store.load("long"),
+          store.saveIf("b", bytes("b"), at(HOUR), Option.none()),
+          store.touch("long", at(HOUR), "1")
         ] as const
       ) {
         const error = yield* Effect.flip(effect as Effect.Effect<unknown, Store.SessionStoreError>)
@@ -999,6 +1109,18 @@ describe("FileStore", () => {
           )
           assert.strictEqual(big.reason, "InvalidInput")
           assert.include(big.message, "limit")
+          // saveIf checks its input as save does, before its condition
+          for (
+            const [token, data] of [
+              ["x".repeat(FileStore.maxTokenBytes + 1), bytes("x")],
+              ["bad\uD800token", bytes("x")],
+              ["big", { length: FileStore.maxDataBytes + 1 } as Uint8Array]
+            ] as const
+          ) {
+            const error = yield* Effect.flip(store.saveIf(token, data, at(HOUR), Option.none()))
+            assert.strictEqual(error.reason, "InvalidInput")
+            assert.strictEqual(error.method, "saveIf")
+          }
           // deleting an unknown token, even one that could not be saved, succeeds and writes nothing
           const size = yield* store.logSize
           yield* store.delete("x".repeat(FileStore.maxTokenBytes + 1))

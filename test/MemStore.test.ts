@@ -6,6 +6,7 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as TestClock from "effect/TestClock"
 import * as Tracer from "effect/Tracer"
+import { MAX_BINARY_LENGTH } from "../src/core/bytes.js"
 import * as MemStore from "../src/MemStore.js"
 import * as Store from "../src/Store.js"
 import { storeConformance } from "./conformance.js"
@@ -62,7 +63,72 @@ describe("MemStore", () => {
       const saveError = yield* Effect.flip(store.save("b", data, at(9999)))
       assert.strictEqual(saveError._tag, "SessionStoreError")
       assert.include(saveError.message, "closed")
+      for (
+        const [method, effect] of [
+          ["load", store.load("a")],
+          ["saveIf", store.saveIf("b", data, at(9999), Option.none())],
+          ["touch", store.touch("a", at(9999), "1")]
+        ] as const
+      ) {
+        const error = yield* Effect.flip(effect as Effect.Effect<unknown, Store.SessionStoreError>)
+        assert.strictEqual(error.reason, "Closed")
+        assert.strictEqual(error.method, method)
+      }
     }))
+
+  it.effect("maxSessions: saveIf refuses a new entry when full (Full), while held entries are written and touched", () =>
+    Effect.gen(function*() {
+      const store = yield* MemStore.make({ maxSessions: 2, cleanupInterval: 0 })
+      yield* store.save("a", data, at(60))
+      yield* store.save("b", data, at(60))
+      const full = yield* Effect.flip(store.saveIf("c", data, at(60), Option.none()))
+      assert.strictEqual(full.reason, "Full")
+      assert.strictEqual(full.method, "saveIf")
+      assert.isTrue(Option.isNone(yield* store.find("c")))
+      // a conflict is a conflict, full or not
+      assert.isTrue(Option.isNone(yield* store.saveIf("a", data, at(60), Option.none())))
+      const va = Option.getOrThrow(yield* store.load("a")).version
+      const written = yield* store.saveIf("a", new Uint8Array([7]), at(120), Option.some(va))
+      assert.isTrue(Option.isSome(written))
+      assert.isTrue(yield* store.touch("a", at(600), Option.getOrThrow(written)))
+      // removing through saveIf makes room
+      const vb = Option.getOrThrow(yield* store.load("b")).version
+      assert.isTrue(Option.isSome(yield* store.saveIf("b", data, at(0), Option.some(vb))))
+      assert.isTrue(Option.isSome(yield* store.saveIf("c", data, at(60), Option.none())))
+      // expired entries never count against the limit
+      yield* TestClock.adjust("61 seconds")
+      assert.isTrue(Option.isSome(yield* store.saveIf("d", data, at(3600), Option.none())))
+      assert.strictEqual(yield* store.size, 2)
+    }).pipe(Effect.scoped))
+
+  it.effect("saveIf fails data above the limit with InvalidInput, like save, before looking at the entry", () =>
+    Effect.gen(function*() {
+      const store = yield* MemStore.make()
+      const huge = { length: MAX_BINARY_LENGTH + 1 } as Uint8Array
+      const error = yield* Effect.flip(store.saveIf("a", huge, at(60), Option.none()))
+      assert.strictEqual(error.reason, "InvalidInput")
+      assert.strictEqual(error.method, "saveIf")
+      assert.include(error.message, "limit")
+      assert.isTrue(Option.isNone(yield* store.find("a")))
+    }).pipe(Effect.scoped))
+
+  it.effect("versions are base-36 counter values of the store, never given twice; a removal answers one nothing holds", () =>
+    Effect.gen(function*() {
+      const store = yield* MemStore.make()
+      const versions = new Set<string>()
+      for (let i = 0; i < 100; i++) {
+        yield* store.save(`k-${i % 10}`, new Uint8Array([i]), at(60))
+        const version = Option.getOrThrow(yield* store.load(`k-${i % 10}`)).version
+        assert.match(version, /^[0-9a-z]+$/)
+        assert.isFalse(versions.has(version))
+        versions.add(version)
+      }
+      // a removal through saveIf answers a version nothing holds
+      const held = Option.getOrThrow(yield* store.load("k-3")).version
+      const removed = Option.getOrThrow(yield* store.saveIf("k-3", data, at(0), Option.some(held)))
+      assert.isFalse(versions.has(removed))
+      assert.isTrue(Option.isNone(yield* store.saveIf("k-4", data, at(60), Option.some(removed))))
+    }).pipe(Effect.scoped))
 
   it.effect("maxSessions: a flood of new sessions cannot push out established ones; new ones are refused (Full)", () =>
     Effect.gen(function*() {
@@ -148,7 +214,19 @@ describe("Store.traced", () => {
       assert.deepStrictEqual(names, [], "engines add no spans of their own")
       yield* traced.save("a", new Uint8Array([1]), expiry).pipe(Effect.withTracer(tracer))
       yield* traced.find("a").pipe(Effect.withTracer(tracer))
+      const entry = Option.getOrThrow(yield* traced.load("a").pipe(Effect.withTracer(tracer)))
+      const version = yield* traced.saveIf("a", new Uint8Array([2]), expiry, Option.some(entry.version)).pipe(
+        Effect.withTracer(tracer)
+      )
+      assert.isTrue(yield* traced.touch("a", expiry, Option.getOrThrow(version)).pipe(Effect.withTracer(tracer)))
       yield* traced.delete("a").pipe(Effect.withTracer(tracer))
-      assert.deepStrictEqual(names, ["SessionStore.save", "SessionStore.find", "SessionStore.delete"])
+      assert.deepStrictEqual(names, [
+        "SessionStore.save",
+        "SessionStore.find",
+        "SessionStore.load",
+        "SessionStore.saveIf",
+        "SessionStore.touch",
+        "SessionStore.delete"
+      ])
     }).pipe(Effect.scoped))
 })

@@ -37,6 +37,19 @@ const inFuture = (duration: Duration.DurationInput) =>
 
 const findBytes = (token: string) => Store.find(token).pipe(Effect.map(Option.getOrUndefined))
 
+/** The entry under `key`; fails the test when there is none. */
+const loaded = (key: string) =>
+  Effect.flatMap(Store.load(key), (entry) => {
+    assert.isTrue(Option.isSome(entry), `load(${key}) found nothing`)
+    return Effect.succeed(Option.getOrThrow(entry))
+  })
+
+/** The version `saveIf` answered; fails the test when it conflicted. */
+const written = (answer: Option.Option<string>): string => {
+  assert.isTrue(Option.isSome(answer), "saveIf conflicted")
+  return Option.getOrThrow(answer)
+}
+
 /**
  * Registers the conformance tests for an engine. `makeLayer` is called once per test and must return a fresh,
  * empty store (for a shared backend: a fresh key prefix or folder).
@@ -241,6 +254,270 @@ export const storeConformance = <E>(
         })),
       { timeout: 120_000 }
     )
+
+    // ---- load / saveIf / touch: versions and atomicity ----
+
+    // a wall-clock backend may round what it holds to its own precision
+    const sameExpiry = (actual: DateTime.Utc, expected: DateTime.Utc) => {
+      const drift = Math.abs(DateTime.toEpochMillis(actual) - DateTime.toEpochMillis(expected))
+      if (options.clock === "test") assert.strictEqual(drift, 0, "the expiry as saved")
+      else assert.isAtMost(drift, 1000, "the expiry as saved")
+    }
+
+    test("load answers the bytes, a version and the expiry as saved; None for an unknown or expired key", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        yield* Store.save("t", bytes("hello"), expiry)
+        const entry = yield* loaded("t")
+        assert.deepStrictEqual(entry.data, bytes("hello"))
+        assert.isString(entry.version)
+        assert.isAbove(entry.version.length, 0)
+        sameExpiry(entry.expiry, expiry)
+        // the same entry, the same version
+        assert.strictEqual((yield* loaded("t")).version, entry.version)
+        // copied out: changing what load answered changes nothing stored
+        entry.data.fill(0)
+        assert.deepStrictEqual((yield* loaded("t")).data, bytes("hello"))
+        assert.deepStrictEqual(yield* findBytes("t"), bytes("hello"))
+
+        assert.isTrue(Option.isNone(yield* Store.load("never-saved")))
+        yield* Store.save("past", bytes("x"), DateTime.subtract(yield* DateTime.now, { seconds: 1 }))
+        assert.isTrue(Option.isNone(yield* Store.load("past")))
+        yield* Store.save("deleted", bytes("x"), expiry)
+        yield* Store.delete("deleted")
+        assert.isTrue(Option.isNone(yield* Store.load("deleted")))
+        if (options.clock === "test") {
+          yield* Store.save("short", bytes("x"), yield* inFuture("10 seconds"))
+          yield* TestClock.adjust("10 seconds")
+        } else {
+          yield* Store.save("short", bytes("x"), yield* inFuture("1 second"))
+          yield* Effect.sleep("1200 millis")
+        }
+        assert.isTrue(Option.isNone(yield* Store.load("short")), "expired")
+      })))
+
+    test("every save and successful saveIf gives a new version; a touch keeps it", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        const seen = new Set<string>()
+        const fresh = (version: string) => {
+          assert.isFalse(seen.has(version), `version ${version} given twice`)
+          seen.add(version)
+          return version
+        }
+        yield* Store.save("t", bytes("one"), expiry)
+        const v1 = fresh((yield* loaded("t")).version)
+        yield* Store.save("t", bytes("two"), expiry)
+        const v2 = fresh((yield* loaded("t")).version)
+        const v3 = fresh(written(yield* Store.saveIf("t", bytes("three"), expiry, Option.some(v2))))
+        const entry = yield* loaded("t")
+        assert.strictEqual(entry.version, v3, "load shows the version saveIf answered")
+        assert.deepStrictEqual(entry.data, bytes("three"))
+        const v4 = fresh(written(yield* Store.saveIf("t", bytes("four"), expiry, Option.some(v3))))
+        assert.isTrue(yield* Store.touch("t", yield* inFuture("2 hours"), v4))
+        const touched = yield* loaded("t")
+        assert.strictEqual(touched.version, v4, "a touch keeps the version")
+        assert.deepStrictEqual(touched.data, bytes("four"))
+        // and a saveIf with the version kept by the touch still writes
+        fresh(written(yield* Store.saveIf("t", bytes("five"), expiry, Option.some(v4))))
+        assert.strictEqual(seen.size, 5)
+        assert.notStrictEqual(v1, v2)
+      })))
+
+    test("saveIf(None) writes only when no entry is live: an absent key, an expired entry; a live one conflicts", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        const v = written(yield* Store.saveIf("t", bytes("first"), expiry, Option.none()))
+        const entry = yield* loaded("t")
+        assert.strictEqual(entry.version, v)
+        assert.deepStrictEqual(entry.data, bytes("first"))
+        sameExpiry(entry.expiry, expiry)
+
+        assert.isTrue(Option.isNone(yield* Store.saveIf("t", bytes("second"), expiry, Option.none())), "conflict")
+        const after = yield* loaded("t")
+        assert.strictEqual(after.version, v, "a conflict writes nothing")
+        assert.deepStrictEqual(after.data, bytes("first"))
+
+        if (options.clock === "test") {
+          yield* Store.save("e", bytes("old"), yield* inFuture("10 seconds"))
+          yield* TestClock.adjust("10 seconds")
+        } else {
+          yield* Store.save("e", bytes("old"), yield* inFuture("1 second"))
+          yield* Effect.sleep("1200 millis")
+        }
+        const ve = written(yield* Store.saveIf("e", bytes("new"), yield* inFuture("1 hour"), Option.none()))
+        const revived = yield* loaded("e")
+        assert.strictEqual(revived.version, ve)
+        assert.deepStrictEqual(revived.data, bytes("new"))
+      })))
+
+    test("saveIf(Some(v)) writes on the entry holding v; a stale, unknown or foreign version conflicts", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        yield* Store.save("t", bytes("base"), expiry)
+        const v1 = (yield* loaded("t")).version
+        const later = yield* inFuture("3 hours")
+        const v2 = written(yield* Store.saveIf("t", bytes("mine"), later, Option.some(v1)))
+        const entry = yield* loaded("t")
+        assert.deepStrictEqual(entry.data, bytes("mine"))
+        assert.strictEqual(entry.version, v2)
+        sameExpiry(entry.expiry, later)
+
+        for (const expected of [v1, `${v2}x`, "", "not a version"]) {
+          const answer = yield* Store.saveIf("t", bytes("theirs"), expiry, Option.some(expected))
+          assert.isTrue(Option.isNone(answer), `expected ${JSON.stringify(expected)} conflicts`)
+        }
+        const after = yield* loaded("t")
+        assert.deepStrictEqual(after.data, bytes("mine"), "conflicts wrote nothing")
+        assert.strictEqual(after.version, v2)
+        assert.isTrue(Option.isNone(yield* Store.saveIf("missing", bytes("x"), expiry, Option.some(v2))))
+        assert.isTrue(Option.isNone(yield* Store.find("missing")))
+      })))
+
+    test("after a delete, saveIf(Some(v)) conflicts and touch is refused; saveIf(None) writes", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        yield* Store.save("t", bytes("x"), expiry)
+        const v = (yield* loaded("t")).version
+        yield* Store.delete("t")
+        assert.isTrue(Option.isNone(yield* Store.saveIf("t", bytes("y"), expiry, Option.some(v))))
+        assert.isFalse(yield* Store.touch("t", yield* inFuture("2 hours"), v))
+        assert.isTrue(Option.isNone(yield* Store.find("t")))
+        written(yield* Store.saveIf("t", bytes("z"), expiry, Option.none()))
+        assert.deepStrictEqual(yield* findBytes("t"), bytes("z"))
+      })))
+
+    test("saveIf with an expiry not after now removes the entry when the condition holds, and only then", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        yield* Store.save("t", bytes("x"), expiry)
+        const v = (yield* loaded("t")).version
+        const now = yield* DateTime.now
+        assert.isTrue(Option.isNone(yield* Store.saveIf("t", bytes("y"), now, Option.none())), "a live entry: conflict")
+        assert.isTrue(Option.isNone(yield* Store.saveIf("t", bytes("y"), now, Option.some(`${v}x`))), "stale")
+        assert.deepStrictEqual(yield* findBytes("t"), bytes("x"), "conflicts removed nothing")
+        written(yield* Store.saveIf("t", bytes("y"), now, Option.some(v)))
+        assert.isTrue(Option.isNone(yield* Store.load("t")), "removed")
+        // with nothing there, removing is a success that stores nothing
+        written(yield* Store.saveIf("t", bytes("y"), DateTime.subtract(now, { seconds: 1 }), Option.none()))
+        assert.isTrue(Option.isNone(yield* Store.load("t")))
+        assert.isTrue(Option.isNone(yield* Store.saveIf("t", bytes("y"), expiry, Option.some(v))), "v is gone")
+      })))
+
+    test("touch is refused for a stale version or a missing key, and an expiry not after now removes the entry", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        yield* Store.save("t", bytes("one"), expiry)
+        const v1 = (yield* loaded("t")).version
+        yield* Store.save("t", bytes("two"), expiry)
+        const v2 = (yield* loaded("t")).version
+        assert.isFalse(yield* Store.touch("t", yield* inFuture("5 hours"), v1), "stale")
+        assert.isFalse(yield* Store.touch("t", yield* inFuture("5 hours"), "not a version"), "foreign")
+        assert.isFalse(yield* Store.touch("missing", yield* inFuture("5 hours"), v2), "missing")
+        assert.isTrue(Option.isNone(yield* Store.find("missing")), "a refused touch creates nothing")
+        const entry = yield* loaded("t")
+        sameExpiry(entry.expiry, expiry)
+        assert.strictEqual(entry.version, v2)
+        assert.isTrue(yield* Store.touch("t", yield* DateTime.now, v2))
+        assert.isTrue(Option.isNone(yield* Store.load("t")), "removed")
+        assert.isFalse(yield* Store.touch("t", yield* inFuture("1 hour"), v2), "and it stays gone")
+      })))
+
+    if (options.clock === "test") {
+      test("touch moves only the expiry: the entry outlives its old expiry and is gone after the new one (TestClock)", () =>
+        run(Effect.gen(function*() {
+          yield* Store.save("t", bytes("kept"), yield* inFuture("10 seconds"))
+          const v = (yield* loaded("t")).version
+          const later = yield* inFuture("60 seconds")
+          assert.isTrue(yield* Store.touch("t", later, v))
+          const entry = yield* loaded("t")
+          assert.deepStrictEqual(entry.data, bytes("kept"))
+          assert.strictEqual(entry.version, v)
+          sameExpiry(entry.expiry, later)
+          yield* TestClock.adjust("30 seconds")
+          assert.deepStrictEqual(yield* findBytes("t"), bytes("kept"), "outlives its old expiry")
+          yield* TestClock.adjust("29999 millis")
+          assert.deepStrictEqual(yield* findBytes("t"), bytes("kept"))
+          yield* TestClock.adjust("1 millis")
+          assert.isTrue(Option.isNone(yield* Store.find("t")), "gone at the new expiry")
+          // an expired entry cannot be touched back to life
+          assert.isFalse(yield* Store.touch("t", yield* inFuture("1 hour"), v))
+          assert.isTrue(Option.isNone(yield* Store.find("t")))
+          // touch can shorten the expiry too
+          yield* Store.save("s", bytes("s"), yield* inFuture("1 hour"))
+          const vs = (yield* loaded("s")).version
+          assert.isTrue(yield* Store.touch("s", yield* inFuture("5 seconds"), vs))
+          yield* TestClock.adjust("5 seconds")
+          assert.isTrue(Option.isNone(yield* Store.find("s")))
+        })))
+    } else {
+      test("touch moves only the expiry: the entry outlives its old expiry and is gone after the new one (wall clock)", () =>
+        run(Effect.gen(function*() {
+          yield* Store.save("t", bytes("kept"), yield* inFuture("1 second"))
+          const v = (yield* loaded("t")).version
+          const later = yield* inFuture("2500 millis")
+          assert.isTrue(yield* Store.touch("t", later, v))
+          const entry = yield* loaded("t")
+          assert.deepStrictEqual(entry.data, bytes("kept"))
+          assert.strictEqual(entry.version, v)
+          sameExpiry(entry.expiry, later)
+          yield* Effect.sleep("1500 millis")
+          assert.deepStrictEqual(yield* findBytes("t"), bytes("kept"), "outlives its old expiry")
+          yield* Effect.sleep("1300 millis")
+          assert.isTrue(Option.isNone(yield* Store.find("t")), "gone after the new expiry")
+        })))
+    }
+
+    test("20 concurrent saveIf with the same expected version: exactly one writes, and the bytes are its own", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        yield* Store.save("contended", bytes("base"), expiry)
+        const base = (yield* loaded("contended")).version
+        const values = Array.from({ length: 20 }, (_, i) => filled(1000 + i, i))
+        const answers = yield* Effect.forEach(
+          values,
+          (value) => Store.saveIf("contended", value, expiry, Option.some(base)),
+          { concurrency: "unbounded" }
+        )
+        const winners = answers.flatMap((answer, i) => Option.isSome(answer) ? [i] : [])
+        assert.strictEqual(winners.length, 1, `${winners.length} of 20 saveIf wrote`)
+        const winner = winners[0]!
+        const entry = yield* loaded("contended")
+        assert.isTrue(Buffer.from(entry.data).equals(Buffer.from(values[winner]!)), "the winner's bytes, whole")
+        assert.strictEqual(entry.version, Option.getOrThrow(answers[winner]!))
+
+        // the same race to create an absent key
+        const created = yield* Effect.forEach(
+          values,
+          (value) => Store.saveIf("created", value, expiry, Option.none()),
+          { concurrency: "unbounded" }
+        )
+        const creators = created.flatMap((answer, i) => Option.isSome(answer) ? [i] : [])
+        assert.strictEqual(creators.length, 1, `${creators.length} of 20 saveIf(None) wrote`)
+        const stored = yield* loaded("created")
+        assert.isTrue(Buffer.from(stored.data).equals(Buffer.from(values[creators[0]!]!)))
+        assert.strictEqual(stored.version, Option.getOrThrow(created[creators[0]!]!))
+      })))
+
+    test("concurrent touches and saveIf on one version: the touches that win keep the version, one saveIf wins", () =>
+      run(Effect.gen(function*() {
+        const expiry = yield* inFuture("1 hour")
+        yield* Store.save("k", bytes("base"), expiry)
+        const base = (yield* loaded("k")).version
+        const later = yield* inFuture("2 hours")
+        const ops = Array.from({ length: 20 }, (_, i) =>
+          i % 2 === 0
+            ? Effect.map(Store.touch("k", later, base), (done) => ({ touch: done, wrote: false }))
+            : Effect.map(
+              Store.saveIf("k", filled(100, i), expiry, Option.some(base)),
+              (answer) => ({ touch: false, wrote: Option.isSome(answer) })
+            ))
+        const results = yield* Effect.all(ops, { concurrency: "unbounded" })
+        assert.strictEqual(results.filter((r) => r.wrote).length, 1, "exactly one saveIf wrote")
+        const entry = yield* loaded("k")
+        assert.notStrictEqual(entry.version, base)
+        assert.strictEqual(entry.data.length, 100)
+      })))
 
     test("all yields exactly the live entries", () =>
       run(Effect.gen(function*() {

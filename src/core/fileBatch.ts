@@ -13,6 +13,23 @@ import * as Log from "./fileLog.js"
 export const WRITE_CHUNK = 4 * 1024 * 1024
 
 /**
+ * When a conditional write (`saveIf`, `touch`) applies: only when no entry is live at `now` (`expected` is
+ * `undefined`), or only when the entry live at `now` holds the version `expected`.
+ *
+ * @internal
+ */
+export interface Condition {
+  readonly expected: number | undefined
+  /** The caller's clock when it asked: what "live" means for the condition. */
+  readonly now: number
+  /** A touch: the entry keeps its version (its put carries the bytes it holds, with the new expiry). */
+  readonly keepVersion: boolean
+}
+
+/** The outcome of a conditional write whose condition did not hold: nothing written. @internal */
+export const CONFLICT = -1
+
+/**
  * A save or delete waiting for the writer. `R` is how the shell resumes its caller (set when it is queued, cleared
  * once the outcome is delivered).
  *
@@ -28,6 +45,13 @@ export interface PendingWrite<R = unknown> {
   /** A put's data, a view into its record: what the index keeps. */
   readonly data: Uint8Array | undefined
   readonly expiresAt: number
+  /** Unconditional (`save`, `delete`) when `undefined`. */
+  readonly condition: Condition | undefined
+  /**
+   * Set by the planner: the version the write gives the entry (a put), or takes from the counter (a conditional
+   * delete), or `CONFLICT`. `0` until planned.
+   */
+  version: number
   /** Interrupted while queued: never written. */
   cancelled: boolean
   resume: R | undefined
@@ -40,7 +64,8 @@ export const putWrite = <R>(
   tokenBytes: Buffer,
   data: Uint8Array,
   expiresAt: number,
-  method: string
+  method: string,
+  condition?: Condition
 ): PendingWrite<R> => {
   const encoded = Log.encodePut(secret, tokenBytes, expiresAt, data)
   return {
@@ -50,19 +75,23 @@ export const putWrite = <R>(
     record: encoded.record,
     data: encoded.data,
     expiresAt,
+    condition,
+    version: 0,
     cancelled: false,
     resume: undefined
   }
 }
 
 /** A delete of `token`. @internal */
-export const deleteWrite = <R>(token: string, method: string): PendingWrite<R> => ({
+export const deleteWrite = <R>(token: string, method: string, condition?: Condition): PendingWrite<R> => ({
   op: Log.OP_DELETE,
   token,
   method,
   record: undefined,
   data: undefined,
   expiresAt: 0,
+  condition,
+  version: 0,
   cancelled: false,
   resume: undefined
 })
@@ -86,6 +115,12 @@ export const dataTooLarge = (data: Uint8Array): string | undefined =>
     ? `the data is ${data.length} bytes long, above the limit of ${Log.MAX_DATA_BYTES}`
     : undefined
 
+/** What the planner needs to know of the entry held for a token (expired or not). @internal */
+export interface HeldEntry {
+  readonly expiresAt: number
+  readonly version: number
+}
+
 /** @internal */
 export interface BatchPlan<W> {
   /** The writes to append, in order; each has its `record`. */
@@ -93,42 +128,92 @@ export interface BatchPlan<W> {
   readonly records: Array<Buffer>
   /** The bytes of `records`. */
   readonly bytes: number
-  /** Deletes of tokens that exist neither in the index nor earlier in the batch: done, with nothing to write. */
+  /**
+   * Done with nothing to write: deletes of tokens that exist neither in the index nor earlier in the batch, and
+   * conditional writes that conflict (`version` is `CONFLICT`).
+   */
   readonly noops: Array<W>
+  /**
+   * Left for the next batch, in order: a conditional write to a token written earlier in this batch (its
+   * condition is decided once that write is in the index), and every later write to such a token.
+   */
+  readonly deferred: Array<W>
 }
 
 /**
  * Plans one batch from the writes taken off the queue, in order. Cancelled writes are left out; a delete gets its
- * record only if its token exists (in the index, per `has`, or saved earlier in the batch), so that deleting
+ * record only if its token exists (in the index, per `held`, or written earlier in the batch), so that deleting
  * unknown tokens cannot grow the log.
+ *
+ * A conditional write is decided here against the index as it is (`held`), which holds every write acknowledged
+ * so far: the batch is applied to the index when it is written, before the next batch is planned, and nothing else
+ * writes to the index but the removal of expired entries. So the decision and the index update of a write happen
+ * with no other write to its token in between. A conditional write to a token that an earlier write of this batch
+ * changes is deferred to the next batch rather than decided against a write that is not in the index yet (and
+ * might fail): its callers would otherwise see a conflict while `load` still shows what they expected. Puts (and
+ * conditional deletes) take their version from `nextVersion`, in order; a touch keeps the entry's.
  *
  * @internal
  */
 export const planBatch = <W extends PendingWrite>(
   writes: ReadonlyArray<W>,
-  has: (token: string) => boolean,
-  secret: Log.LogSecret
+  held: (token: string) => HeldEntry | undefined,
+  secret: Log.LogSecret,
+  nextVersion: () => number
 ): BatchPlan<W> => {
   const included: Array<W> = []
   const records: Array<Buffer> = []
   const noops: Array<W> = []
+  const deferred: Array<W> = []
   let bytes = 0
-  let savedHere: Set<string> | undefined
+  let writtenHere: Set<string> | undefined
+  let deferredHere: Set<string> | undefined
   for (const write of writes) {
     if (write.cancelled) continue
-    if (write.op === Log.OP_PUT) {
-      ;(savedHere ??= new Set()).add(write.token)
-    } else if (!has(write.token) && savedHere?.has(write.token) !== true) {
+    const token = write.token
+    if (deferredHere?.has(token) === true) {
+      deferred.push(write)
+      continue
+    }
+    const condition = write.condition
+    if (condition !== undefined) {
+      if (writtenHere?.has(token) === true) {
+        ;(deferredHere ??= new Set()).add(token)
+        deferred.push(write)
+        continue
+      }
+      const entry = held(token)
+      const live = entry !== undefined && entry.expiresAt > condition.now ? entry : undefined
+      const holds = condition.expected === undefined
+        ? live === undefined
+        : live !== undefined && live.version === condition.expected
+      if (!holds) {
+        write.version = CONFLICT
+        noops.push(write)
+        continue
+      }
+      write.version = condition.keepVersion && live !== undefined ? live.version : nextVersion()
+      if (write.op === Log.OP_DELETE) {
+        if (entry === undefined) {
+          noops.push(write)
+          continue
+        }
+        write.record = Log.encodeDelete(secret, Buffer.from(token, "utf8"))
+      }
+    } else if (write.op === Log.OP_PUT) {
+      write.version = nextVersion()
+    } else if (writtenHere?.has(token) !== true && held(token) === undefined) {
       noops.push(write)
       continue
     } else {
-      write.record = Log.encodeDelete(secret, Buffer.from(write.token, "utf8"))
+      write.record = Log.encodeDelete(secret, Buffer.from(token, "utf8"))
     }
+    ;(writtenHere ??= new Set()).add(token)
     included.push(write)
     records.push(write.record!)
     bytes += write.record!.length
   }
-  return { included, records, bytes, noops }
+  return { included, records, bytes, noops, deferred }
 }
 
 /**

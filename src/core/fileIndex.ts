@@ -6,7 +6,7 @@
  */
 import type { PendingWrite } from "./fileBatch.js"
 import * as Log from "./fileLog.js"
-import { type IndexEntry, MemoryIndex } from "./memoryIndex.js"
+import { type IndexEntry, MemoryIndex, VersionCounter } from "./memoryIndex.js"
 
 /** The bytes of the record that holds `entry`. @internal */
 export const entrySize = (entry: IndexEntry): number =>
@@ -15,6 +15,11 @@ export const entrySize = (entry: IndexEntry): number =>
 /** @internal */
 export class FileIndex {
   readonly entries = new MemoryIndex()
+  /**
+   * The versions of this open store: each put planned (or replayed at open) takes the next one. They are not in the
+   * log: after a restart every entry has a new version, which no caller can hold from before.
+   */
+  readonly versions = new VersionCounter()
   /** The bytes of the records of the entries (what a compaction would write, header aside). */
   liveBytes = 0
 
@@ -44,11 +49,12 @@ export class FileIndex {
    */
   replaySink(now: number): Log.ScanSink {
     const entries = this.entries
+    const versions = this.versions
     const copier = new Log.SlabCopier()
     return {
       put(token, expiresAt, buffer, dataStart, dataEnd) {
         if (expiresAt <= now) entries.delete(token)
-        else entries.set(token, copier.copy(buffer, dataStart, dataEnd), expiresAt)
+        else entries.set(token, copier.copy(buffer, dataStart, dataEnd), expiresAt, versions.next())
       },
       delete(token) {
         entries.delete(token)
@@ -70,13 +76,17 @@ export class FileIndex {
     this.forgottenTokens = undefined
   }
 
-  /** Applies writes whose records are in the log (each put has its record and data). */
+  /**
+   * Applies writes whose records are in the log (each put has its record and data, and the version the planner
+   * gave it; one applied without a plan takes the next version).
+   */
   apply(writes: Iterable<PendingWrite>): void {
     for (const write of writes) {
       const existing = this.entries.peek(write.token)
       if (existing !== undefined) this.dropped(existing)
       if (write.op === Log.OP_PUT) {
-        this.entries.set(write.token, write.data!, write.expiresAt)
+        if (write.version <= 0) write.version = this.versions.next()
+        this.entries.set(write.token, write.data!, write.expiresAt, write.version)
         this.liveBytes += write.record!.length
       } else if (existing !== undefined) {
         this.entries.delete(write.token)
@@ -98,6 +108,21 @@ export class FileIndex {
       return undefined
     }
     return entry.data.slice()
+  }
+
+  /**
+   * The entry of `token` if it is live at `now` (its data is the index's own: copy it before handing it out); an
+   * expired entry is removed on the way.
+   */
+  live(token: string, now: number): IndexEntry | undefined {
+    const entry = this.entries.peek(token)
+    if (entry === undefined) return undefined
+    if (entry.expiresAt <= now) {
+      this.entries.delete(token)
+      this.dropped(entry)
+      return undefined
+    }
+    return entry
   }
 
   /** Removes `entry` if it is still the one held for its token (a compaction found it expired). */

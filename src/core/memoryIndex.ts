@@ -15,6 +15,39 @@ import { ExpiryHeap, type HeapEntry } from "./expiryHeap.js"
 export interface IndexEntry<D = Uint8Array> extends HeapEntry {
   readonly token: string
   data: D
+  /**
+   * The version of the entry's content: a value of its store's counter (`VersionCounter`), given by every write
+   * that changes the bytes and kept by a change of the expiry alone. Exposed as `formatVersion(version)`.
+   */
+  version: number
+}
+
+/**
+ * The versions of one store: 1, 2, 3, ... in the order of the writes. A version is never given twice while the
+ * store is open, so an entry never holds again a version it held before (what `saveIf` and `touch` rely on).
+ *
+ * @internal
+ */
+export class VersionCounter {
+  private last = 0
+  next(): number {
+    return ++this.last
+  }
+}
+
+/** A version as the store contract shows it: base 36 (`"1"`, `"a"`, `"2s"`, ...). @internal */
+export const formatVersion = (version: number): string => version.toString(36)
+
+/**
+ * The counter value of a version string from `formatVersion`, or `-1` for any other string (which then matches no
+ * entry: every counter value is at least 1).
+ *
+ * @internal
+ */
+export const parseVersion = (version: string): number => {
+  if (version.length === 0 || version.length > 11) return -1
+  const n = Number.parseInt(version, 36)
+  return n >= 1 && Number.isSafeInteger(n) && n.toString(36) === version ? n : -1
 }
 
 const SHARDS = 256
@@ -62,24 +95,30 @@ export class MemoryIndex<D = Uint8Array> {
   }
 
   /**
-   * Inserts or replaces. The caller owns `data` from now on (pass a copy). No bound is applied here: a caller with
-   * a limit asks `hasRoomFor` first.
+   * Inserts or replaces, with `version`. The caller owns `data` from now on (pass a copy). No bound is applied here:
+   * a caller with a limit asks `hasRoomFor` first.
    */
-  set(token: string, data: D, expiresAt: number): void {
+  set(token: string, data: D, expiresAt: number, version: number): void {
     const shard = this.shards[shardOf(token)]!
     const existing = shard.get(token)
     if (existing !== undefined) {
       existing.data = data
-      if (existing.expiresAt !== expiresAt) {
-        existing.expiresAt = expiresAt
-        this.heap.update(existing)
-      }
+      existing.version = version
+      this.setExpiry(existing, expiresAt)
       return
     }
-    const entry: IndexEntry<D> = { token, data, expiresAt, heapIndex: -1 }
+    const entry: IndexEntry<D> = { token, data, expiresAt, heapIndex: -1, version }
     shard.set(token, entry)
     this.count++
     this.heap.push(entry)
+  }
+
+  /** Moves the expiry of `entry`, an entry held by this index, keeping its data and version. */
+  setExpiry(entry: IndexEntry<D>, expiresAt: number): void {
+    if (entry.expiresAt !== expiresAt) {
+      entry.expiresAt = expiresAt
+      this.heap.update(entry)
+    }
   }
 
   /**

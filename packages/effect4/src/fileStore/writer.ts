@@ -4,7 +4,9 @@
  * `core/fileBatch.ts`.
  *
  * A write is acknowledged once its record is in the log (fsynced, with `"always"`), and only then applied to the
- * index; a batch that fails is taken back out of the log and fails each of its writes.
+ * index; a batch that fails is taken back out of the log and fails each of its writes. A conditional write
+ * (`saveIf`, `touch`) is decided when its batch is planned, against the index, which then holds every write
+ * acknowledged before it (see `planBatch`); one that conflicts is answered at once, with nothing written.
  *
  * @internal
  */
@@ -18,13 +20,16 @@ import type * as Store from "../Store.js"
 import { closed, ioError, unexpected } from "./errors.js"
 import type { LogFile } from "./logFile.js"
 
-/** A queued write: resumed with its outcome. @internal */
-export type PendingOp = PendingWrite<(outcome: Effect.Effect<void, Store.SessionStoreError>) => void>
+/** A queued write: resumed with its outcome, its `version` (`CONFLICT`: its condition did not hold). @internal */
+export type PendingOp = PendingWrite<(outcome: Effect.Effect<number, Store.SessionStoreError>) => void>
 
 /** @internal */
 export interface Writer {
-  /** Queues `op` and waits until it is written (or fails). Interrupted while still queued, it is never written. */
-  readonly submit: (op: PendingOp) => Effect.Effect<void, Store.SessionStoreError>
+  /**
+   * Queues `op` and waits until it is written (or fails, or its condition does not hold), answering its `version`.
+   * Interrupted while still queued, it is never written.
+   */
+  readonly submit: (op: PendingOp) => Effect.Effect<number, Store.SessionStoreError>
   /** Wakes the writer up (to notice that the store is closing). */
   readonly wake: () => void
   /** The writer fiber's work: runs until the store is closed and nothing is pending; fails what is left then. */
@@ -42,7 +47,7 @@ export interface WriterOptions {
 }
 
 /** Completes a queued operation (once: later calls do nothing). */
-const settle = (op: PendingOp, outcome: Effect.Effect<void, Store.SessionStoreError>) => {
+const settle = (op: PendingOp, outcome: Effect.Effect<number, Store.SessionStoreError>) => {
   const resume = op.resume
   op.resume = undefined
   if (resume !== undefined) resume(outcome)
@@ -52,9 +57,11 @@ const settle = (op: PendingOp, outcome: Effect.Effect<void, Store.SessionStoreEr
 export const make = (log: LogFile, index: FileIndex, options: WriterOptions): Effect.Effect<Writer> =>
   Effect.map(Latch.make(false), (wakeUp): Writer => {
     let pending: Array<PendingOp> = []
+    const held = (token: string) => index.entries.peek(token)
+    const nextVersion = () => index.versions.next()
 
-    const submit = (op: PendingOp): Effect.Effect<void, Store.SessionStoreError> =>
-      Effect.callback<void, Store.SessionStoreError>((resume) => {
+    const submit = (op: PendingOp): Effect.Effect<number, Store.SessionStoreError> =>
+      Effect.callback<number, Store.SessionStoreError>((resume) => {
         if (log.closed) {
           resume(Effect.fail(closed(op.method)))
           return
@@ -70,14 +77,19 @@ export const make = (log: LogFile, index: FileIndex, options: WriterOptions): Ef
 
     const writeBatch = (ops: ReadonlyArray<PendingOp>): Effect.Effect<void> =>
       Effect.suspend(() => {
-        const plan = planBatch(ops, (token) => index.has(token), log.secret)
-        for (const op of plan.noops) settle(op, Effect.void)
+        const plan = planBatch(ops, held, log.secret, nextVersion)
+        if (plan.deferred.length > 0) {
+          // first in the next batch, before anything queued since
+          pending = plan.deferred.concat(pending)
+          wakeUp.openUnsafe()
+        }
+        for (const op of plan.noops) settle(op, Effect.succeed(op.version))
         if (plan.included.length === 0) return Effect.void
         return log.append(plan.records, plan.bytes, options.fsync, () => index.apply(plan.included)).pipe(
           Effect.matchCauseEffect({
             onSuccess: () =>
               Effect.suspend(() => {
-                for (const op of plan.included) settle(op, Effect.void)
+                for (const op of plan.included) settle(op, Effect.succeed(op.version))
                 return options.afterBatch
               }),
             onFailure: (cause) =>
@@ -113,7 +125,11 @@ export const make = (log: LogFile, index: FileIndex, options: WriterOptions): Ef
         // a safety net: whatever happens, no caller is left waiting
         yield* Effect.catchCause(writeBatch(ops), (cause) =>
           Effect.sync(() => {
-            for (const op of ops) settle(op, Effect.fail(unexpected(op.method, cause)))
+            for (const op of ops) {
+              // and a deferred one is never written after its caller was told it failed
+              op.cancelled = true
+              settle(op, Effect.fail(unexpected(op.method, cause)))
+            }
           }))
       }
     }).pipe(
