@@ -1,7 +1,8 @@
 /**
  * RedisStore against real Redis servers started by `test/helpers/redis.ts` (or `REDIS_URL` for the standalone
- * suites): the conformance suite standalone and on a 3-master Cluster, the key layout and TTLs, outages, layer
- * release, and option errors.
+ * suites): the conformance suite standalone and on a 3-master Cluster, the key layout and TTLs, the Lua scripts of
+ * load / saveIf / touch (versions of data written without them, NOSCRIPT, the Cluster), outages, layer release, and
+ * option errors.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -22,8 +23,9 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
 import { Cluster, Redis } from "ioredis"
-import { randomBytes } from "node:crypto"
+import { createHash, randomBytes } from "node:crypto"
 import { RoundTrips } from "../src/core/redisRoundTrip.js"
+import { LOAD, SAVE_IF, TOUCH } from "../src/core/redisScripts.js"
 import * as Internal from "../src/internal/redis.js"
 import * as RedisStore from "../src/RedisStore.js"
 import * as Store from "../src/Store.js"
@@ -56,6 +58,14 @@ const bytes = (text: string) => new TextEncoder().encode(text)
 const inFuture = (duration: Parameters<typeof DateTime.addDuration>[1]) =>
   Effect.map(DateTime.now, (now) => DateTime.addDuration(now, duration))
 const promise = <A>(evaluate: () => Promise<A>) => Effect.promise(evaluate)
+/** The hex SHA-1 of `data`: RedisStore's version of an entry holding these bytes. */
+const sha1 = (data: Uint8Array) => createHash("sha1").update(data).digest("hex")
+/** The digest Redis itself computes of the value under `key` (what the scripts compare versions with). */
+const serverDigest = (client: Redis | Cluster, key: string) =>
+  promise(() => client.eval("return redis.sha1hex(redis.call('GET', KEYS[1]))", 1, key) as Promise<string>)
+const scriptShas = [LOAD.sha, SAVE_IF.sha, TOUCH.sha]
+/** Every byte value, and non-ASCII text: values that go to Redis as a Buffer, not as a string. */
+const binary = new Uint8Array([...Array.from({ length: 256 }, (_, i) => i), ...bytes("é ✓ 𝄞")])
 
 /** Registers `body` when Redis is available; otherwise skips it with a printed reason (or fails, REQUIRE_REDIS=1). */
 const describeRedis = (needs: "server" | "binaries", name: string, body: () => void) => {
@@ -209,6 +219,153 @@ describeRedis("server", "RedisStore (standalone)", () => {
         yield* store.save("a", bytes("a2"), DateTime.unsafeMake(10 * 60 * 1000))
         assert.strictEqual(yield* promise(() => admin.exists(`${prefix}a`)), 0)
         assert.deepStrictEqual(Option.getOrUndefined(yield* store.find("b")), bytes("b"))
+      }))
+  })
+
+  describe("load, saveIf and touch (Lua scripts)", () => {
+    it.scopedLive("an entry written by plain save (no script, as older releases did) loads with the SHA-1 of its bytes as version, which saveIf and touch accept", () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix("legacy")
+        const store = yield* RedisStore.make({ url: standaloneUrl(), prefix })
+        const admin = yield* adminClient(standaloneUrl())
+        const saved = bytes("{\"user\":\"ada\"}")
+        yield* store.save("saved", saved, yield* inFuture("10 minutes"))
+        // what any earlier release left in Redis: the raw bytes with a TTL, nothing else
+        yield* promise(() => admin.set(`${prefix}raw`, Buffer.from(binary), "PX", 600_000))
+
+        for (const [token, data] of [["saved", saved], ["raw", binary]] as const) {
+          const now = yield* DateTime.now
+          const entry = Option.getOrThrow(yield* store.load(token))
+          assert.deepStrictEqual(entry.data, data)
+          assert.strictEqual(entry.version, sha1(data))
+          assert.strictEqual(entry.version, yield* serverDigest(admin, `${prefix}${token}`))
+          const left = DateTime.toEpochMillis(entry.expiry) - DateTime.toEpochMillis(now)
+          assert.isAtMost(left, 600_000)
+          assert.isAtLeast(left, 600_000 - 1500)
+
+          // touch keeps the bytes and the version, and moves the TTL
+          assert.isTrue(yield* store.touch(token, yield* inFuture("20 minutes"), entry.version))
+          const pttl = yield* promise(() => admin.pttl(`${prefix}${token}`))
+          assert.isAtLeast(pttl, 1_200_000 - 1500)
+          assert.strictEqual(Option.getOrThrow(yield* store.load(token)).version, entry.version)
+
+          // saveIf with the version loaded writes, and answers the SHA-1 of the new bytes
+          const next = bytes(`next ${token}`)
+          const written = yield* store.saveIf(token, next, yield* inFuture("5 minutes"), Option.some(entry.version))
+          assert.deepStrictEqual(written, Option.some(sha1(next)))
+          assert.isTrue((yield* promise(() => admin.getBuffer(`${prefix}${token}`)))!.equals(Buffer.from(next)))
+          const pttlAfter = yield* promise(() => admin.pttl(`${prefix}${token}`))
+          assert.isAtMost(pttlAfter, 300_000)
+          assert.isAtLeast(pttlAfter, 300_000 - 1500)
+
+          // the version loaded first is stale now
+          assert.isTrue(
+            Option.isNone(yield* store.saveIf(token, data, yield* inFuture("5 minutes"), Option.some(entry.version)))
+          )
+          assert.isFalse(yield* store.touch(token, yield* inFuture("1 hour"), entry.version))
+          assert.deepStrictEqual(Option.getOrThrow(yield* store.find(token)), next)
+        }
+        // the storage format is unchanged: one plain string per session, no version key beside it
+        assert.deepStrictEqual((yield* scanAll(admin, `${prefix}*`)).sort(), [`${prefix}raw`, `${prefix}saved`])
+        assert.strictEqual(yield* promise(() => admin.type(`${prefix}saved`)), "string")
+      }))
+
+    it.scopedLive("binary values: saveIf sends them as bytes, and the version is the digest Redis computes of what it holds", () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix("binary")
+        const store = yield* RedisStore.make({ url: standaloneUrl(), prefix })
+        const admin = yield* adminClient(standaloneUrl())
+        // a view into a larger buffer: only the view's bytes are the value
+        const backing = new Uint8Array(binary.length + 20).fill(7)
+        backing.set(binary, 10)
+        const view = backing.subarray(10, 10 + binary.length)
+        const version = Option.getOrThrow(yield* store.saveIf("b", view, yield* inFuture("10 minutes"), Option.none()))
+        view.fill(0) // changes nothing stored
+        assert.strictEqual(version, sha1(binary))
+        assert.strictEqual(version, yield* serverDigest(admin, `${prefix}b`))
+        assert.isTrue((yield* promise(() => admin.getBuffer(`${prefix}b`)))!.equals(Buffer.from(binary)))
+        const entry = Option.getOrThrow(yield* store.load("b"))
+        assert.deepStrictEqual(entry.data, binary)
+        assert.strictEqual(entry.version, version)
+        assert.strictEqual(entry.data.buffer.byteLength, entry.data.byteLength, "load's bytes own their memory")
+        // the empty value has a version too
+        const empty = Option.getOrThrow(
+          yield* store.saveIf("b", new Uint8Array(0), yield* inFuture("1 minute"), Option.some(version))
+        )
+        assert.strictEqual(empty, sha1(new Uint8Array(0)))
+        assert.deepStrictEqual(Option.getOrThrow(yield* store.load("b")).data, new Uint8Array(0))
+      }))
+
+    it.scoped("under TestClock, load's expiry is the Effect Clock's now plus the TTL left, and an expiry not after now removes the entry", () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix("tc-scripts")
+        const store = yield* RedisStore.make({ url: standaloneUrl(), prefix })
+        const admin = yield* adminClient(standaloneUrl())
+        yield* TestClock.adjust("3 days")
+        const version = Option.getOrThrow(
+          yield* store.saveIf("a", bytes("a"), yield* inFuture("10 minutes"), Option.none())
+        )
+        const now = DateTime.toEpochMillis(yield* DateTime.now)
+        const entry = Option.getOrThrow(yield* store.load("a"))
+        const left = DateTime.toEpochMillis(entry.expiry) - now
+        assert.isAtMost(left, 600_000)
+        assert.isAtLeast(left, 600_000 - 1500)
+        // expiries before the Effect Clock's now (still far after the wall clock's 1970 + 3 days) remove the entry
+        assert.isTrue(yield* store.touch("a", DateTime.unsafeMake(now), version))
+        assert.strictEqual(yield* promise(() => admin.exists(`${prefix}a`)), 0)
+        const again = Option.getOrThrow(
+          yield* store.saveIf("a", bytes("b"), yield* inFuture("1 minute"), Option.none())
+        )
+        assert.deepStrictEqual(
+          yield* store.saveIf("a", bytes("c"), DateTime.unsafeMake(now - 1), Option.some(again)),
+          Option.some(sha1(bytes("c")))
+        )
+        assert.strictEqual(yield* promise(() => admin.exists(`${prefix}a`)), 0)
+        assert.isTrue(Option.isNone(yield* store.load("a")))
+      }))
+
+    it.scopedLive("a caller's client with keyPrefix: the scripts' key is keyPrefix + prefix + token", () =>
+      Effect.gen(function*() {
+        const keyPrefix = freshPrefix("kp-scripts")
+        const admin = yield* adminClient(standaloneUrl())
+        const prefixed = new Redis(standaloneUrl(), { keyPrefix, enableAutoPipelining: true })
+        yield* Effect.addFinalizer(() => Effect.sync(() => prefixed.disconnect()))
+        const store = yield* RedisStore.fromClient(prefixed, { prefix: "s:" })
+        const version = Option.getOrThrow(
+          yield* store.saveIf("t", bytes("v1"), yield* inFuture("10 minutes"), Option.none())
+        )
+        assert.isTrue((yield* promise(() => admin.getBuffer(`${keyPrefix}s:t`)))!.equals(Buffer.from("v1")))
+        assert.strictEqual(yield* promise(() => admin.exists("s:t")), 0)
+        assert.strictEqual(Option.getOrThrow(yield* store.load("t")).version, version)
+        assert.isTrue(yield* store.touch("t", yield* inFuture("20 minutes"), version))
+        assert.isAtLeast(yield* promise(() => admin.pttl(`${keyPrefix}s:t`)), 1_200_000 - 1500)
+        const next = yield* store.saveIf("t", bytes("v2"), yield* inFuture("10 minutes"), Option.some(version))
+        assert.deepStrictEqual(next, Option.some(sha1(bytes("v2"))))
+        assert.deepStrictEqual(Chunk.toReadonlyArray(yield* Stream.runCollect(store.all)), [["t", bytes("v2")]])
+      }))
+
+    it.scopedLive("an error reply from a script (a key that is not a string) is a typed Io error naming the operation", () =>
+      Effect.gen(function*() {
+        const prefix = freshPrefix("wrongtype")
+        const store = yield* RedisStore.make({ url: standaloneUrl(), prefix })
+        const admin = yield* adminClient(standaloneUrl())
+        yield* promise(() => admin.rpush(`${prefix}list`, "x"))
+        const expiry = yield* inFuture("1 minute")
+        const version = sha1(bytes("x"))
+        for (
+          const [method, operation] of [
+            ["load", store.load("list")],
+            ["saveIf", store.saveIf("list", bytes("y"), expiry, Option.some(version))],
+            ["touch", store.touch("list", expiry, version)]
+          ] as ReadonlyArray<readonly [string, Effect.Effect<unknown, Store.SessionStoreError>]>
+        ) {
+          const error = expectStoreError(yield* Effect.exit(operation), ["Io"])
+          assert.strictEqual(error.method, method)
+          assert.include(error.message, "WRONGTYPE")
+        }
+        // saveIf(None) sees a live key: a conflict, not an error; the list is left alone
+        assert.isTrue(Option.isNone(yield* store.saveIf("list", bytes("y"), expiry, Option.none())))
+        assert.deepStrictEqual(yield* promise(() => admin.lrange(`${prefix}list`, 0, -1)), ["x"])
       }))
   })
 
@@ -419,7 +576,10 @@ describeRedis("binaries", "RedisStore outages and release", () => {
         ["save", store.save("t", bytes("x"), expiry)],
         ["save (past expiry, a DEL)", store.save("t", bytes("x"), DateTime.unsafeMake(0))],
         ["delete", store.delete("t")],
-        ["all", Stream.runDrain(store.all)]
+        ["all", Stream.runDrain(store.all)],
+        ["load", store.load("t")],
+        ["saveIf", store.saveIf("t", bytes("x"), expiry, Option.some(sha1(bytes("x"))))],
+        ["touch", store.touch("t", expiry, sha1(bytes("x")))]
       ]
     )
 
@@ -555,6 +715,34 @@ describeRedis("binaries", "RedisStore outages and release", () => {
       assert.isTrue(messages.some((message) => message.includes("last connection error: ")), messages.join("\n"))
     }))
 
+  it.scopedLive("SCRIPT FLUSH on the server: the scripts are sent again in full (NOSCRIPT) and every operation works", () =>
+    Effect.gen(function*() {
+      const server = yield* startServer
+      const admin = yield* adminClient({ port: server.port })
+      const store = yield* RedisStore.make({ url: server.url, prefix: freshPrefix("noscript") })
+      const expiry = yield* inFuture("10 minutes")
+      const first = Option.getOrThrow(yield* store.saveIf("t", bytes("one"), expiry, Option.none()))
+      assert.isTrue(yield* store.touch("t", expiry, first))
+      assert.isTrue(Option.isSome(yield* store.load("t")))
+      assert.deepStrictEqual(yield* promise(() => admin.script("EXISTS", ...scriptShas)), [1, 1, 1])
+
+      yield* promise(() => admin.script("FLUSH"))
+      assert.deepStrictEqual(yield* promise(() => admin.script("EXISTS", ...scriptShas)), [0, 0, 0])
+      // all three at once too, in one auto-pipelined batch: each falls back on its own
+      const [loaded, touched, written] = yield* Effect.all([
+        store.load("t"),
+        store.touch("t", expiry, first),
+        store.saveIf("other", bytes("two"), expiry, Option.none())
+      ], { concurrency: "unbounded" })
+      assert.strictEqual(Option.getOrThrow(loaded).version, first)
+      assert.isTrue(touched)
+      assert.deepStrictEqual(written, Option.some(sha1(bytes("two"))))
+      assert.deepStrictEqual(yield* promise(() => admin.script("EXISTS", ...scriptShas)), [1, 1, 1])
+      const second = yield* store.saveIf("t", bytes("three"), expiry, Option.some(first))
+      assert.deepStrictEqual(second, Option.some(sha1(bytes("three"))))
+      assert.deepStrictEqual(Option.getOrThrow(yield* store.find("t")), bytes("three"))
+    }))
+
   it.scopedLive("layer(options) closes its connection on release; operations then fail as Closed", () =>
     Effect.gen(function*() {
       const server = yield* startServer
@@ -574,6 +762,11 @@ describeRedis("binaries", "RedisStore outages and release", () => {
       assert.notInclude(list, `name=${name}`)
       expectStoreError(yield* Effect.exit(store.find("t")), ["Closed"])
       expectStoreError(yield* Effect.exit(Stream.runDrain(store.all)), ["Closed"])
+      expectStoreError(yield* Effect.exit(store.load("t")), ["Closed"])
+      expectStoreError(yield* Effect.exit(store.saveIf("t", bytes("x"), DateTime.unsafeMake(0), Option.none())), [
+        "Closed"
+      ])
+      expectStoreError(yield* Effect.exit(store.touch("t", DateTime.unsafeMake(0), "v")), ["Closed"])
     }))
 
   it.scopedLive("layer(options) also releases cleanly while Redis is down (no reconnection left pending)", () =>
@@ -699,6 +892,72 @@ describeRedis("binaries", "RedisStore (3-master Cluster)", () => {
       for (const token of tokens) if (!doomed.has(token)) assert.include(returned, token)
       for (const [token, data] of all) assert.deepStrictEqual(data, bytes(token))
       assert.isBelow(returned.filter((token) => doomed.has(token)).length, doomed.size / 2)
+    }))
+
+  it.scopedLive("load, saveIf and touch on keys of every master (one key per script: no CROSSSLOT), also after SCRIPT FLUSH on each master", () =>
+    Effect.gen(function*() {
+      const prefix = freshPrefix("cluster-scripts")
+      const store = yield* RedisStore.fromClient(client!, { prefix })
+      const expiry = yield* inFuture("10 minutes")
+      const tokens = Array.from({ length: 60 }, (_, i) => `s${i}-${randomBytes(3).toString("hex")}`)
+      const value = (token: string, round: number) => bytes(`${token} round ${round}`)
+      const versions = new Map<string, string>()
+      yield* Effect.forEach(
+        tokens,
+        (token) =>
+          Effect.map(store.saveIf(token, value(token, 0), expiry, Option.none()), (version) => {
+            assert.deepStrictEqual(version, Option.some(sha1(value(token, 0))))
+            versions.set(token, Option.getOrThrow(version))
+          }),
+        { concurrency: 16, discard: true }
+      )
+
+      // the keys are spread over the three masters
+      for (const port of redisCluster!.ports) {
+        const node = yield* adminClient({ port })
+        assert.isAtLeast((yield* scanAll(node, `${prefix}*`)).length, 5, `master on ${port} holds some of the keys`)
+      }
+
+      const round = (n: number) =>
+        Effect.forEach(tokens, (token) =>
+          Effect.gen(function*() {
+            const entry = Option.getOrThrow(yield* store.load(token))
+            assert.strictEqual(entry.version, versions.get(token))
+            assert.deepStrictEqual(entry.data, value(token, n - 1))
+            assert.isTrue(yield* store.touch(token, expiry, entry.version))
+            const next = yield* store.saveIf(token, value(token, n), expiry, Option.some(entry.version))
+            assert.deepStrictEqual(next, Option.some(sha1(value(token, n))))
+            // the version just replaced is stale for both conditional writes
+            assert.isTrue(
+              Option.isNone(yield* store.saveIf(token, value(token, 99), expiry, Option.some(entry.version)))
+            )
+            assert.isFalse(yield* store.touch(token, expiry, entry.version))
+            versions.set(token, Option.getOrThrow(next))
+          }), { concurrency: 16, discard: true })
+      yield* round(1)
+
+      // each master forgets the scripts: every command falls back to EVAL on the node that answers NOSCRIPT
+      for (const port of redisCluster!.ports) {
+        const node = yield* adminClient({ port })
+        yield* promise(() => node.script("FLUSH"))
+      }
+      yield* round(2)
+      for (const port of redisCluster!.ports) {
+        const node = yield* adminClient({ port })
+        assert.deepStrictEqual(yield* promise(() => node.script("EXISTS", ...scriptShas)), [1, 1, 1])
+      }
+
+      // concurrent writers expecting one version: exactly one wins
+      const token = tokens[0]!
+      const expected = versions.get(token)!
+      const outcomes = yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => bytes(`writer ${i}`)),
+        (data) => store.saveIf(token, data, expiry, Option.some(expected)),
+        { concurrency: "unbounded" }
+      )
+      const winners = outcomes.filter(Option.isSome)
+      assert.strictEqual(winners.length, 1)
+      assert.strictEqual(Option.getOrThrow(yield* store.load(token)).version, winners[0]!.value)
     }))
 
   // last in this suite: it stops a master

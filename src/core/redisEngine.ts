@@ -5,7 +5,8 @@
  *
  * Each session is one Redis string under `prefix + token` with a `PX` TTL; `all` scans every node that serves
  * keys (`scanNodes`) with `SCAN ... MATCH`, reads each batch of keys with one pipeline of `GET`s, and follows
- * the keys that moved since (resharding) through the client.
+ * the keys that moved since (resharding) through the client. `load`, `saveIf` and `touch` are one Lua script each
+ * (`redisScripts.ts`), on the one key, in one round trip.
  *
  * @internal
  */
@@ -23,6 +24,17 @@ import {
   toValue
 } from "./redisKeys.js"
 import { type Done, RoundTrips } from "./redisRoundTrip.js"
+import {
+  evalScript,
+  LOAD,
+  type Loaded,
+  millisToLive,
+  SAVE_IF,
+  toApplied,
+  toLoaded,
+  TOUCH,
+  versionOf
+} from "./redisScripts.js"
 
 /** @internal */
 export interface EngineOptions {
@@ -42,6 +54,8 @@ export interface Page {
 }
 
 const toVoid = (_: unknown): void => {}
+
+const touchApplied = (reply: unknown): boolean => toApplied("touch", reply)
 
 const describeTarget = (client: Client): { readonly target: string; readonly tls: boolean } => {
   if (isCluster(client)) return { target: "the Cluster", tls: client.options.redisOptions?.tls !== undefined }
@@ -113,10 +127,60 @@ export class RedisEngine {
    */
   save(token: string, data: Uint8Array, expiryMillis: number, nowMillis: number, done: Done<void>): void {
     const key = this.space.prefix + token
-    const millis = expiryMillis - nowMillis
+    const millis = millisToLive(expiryMillis, nowMillis)
     if (millis <= 0) return this.roundTrips.run("save", () => this.client.del(key), toVoid, done)
     const value = toValue(data)
     this.roundTrips.run("save", () => this.client.set(key, value, "PX", millis), toVoid, done)
+  }
+
+  /**
+   * The live entry (a copy of its bytes, their version, its expiry: its `PTTL` after `nowMillis`, the caller's
+   * clock when it sent the command), or `undefined`. One script: the bytes and the TTL are read together.
+   */
+  load(token: string, nowMillis: number, done: Done<Loaded | undefined>): void {
+    this.roundTrips.run(
+      "load",
+      () => evalScript(this.client, LOAD, this.space.prefix + token, []),
+      (reply) => toLoaded(reply, nowMillis),
+      done
+    )
+  }
+
+  /**
+   * Writes `data` until `expiryMillis` (or removes the entry when that is not after `nowMillis`) only when the live
+   * entry's version is `expected`, or, with `expected` `undefined`, only when there is no live entry: the new
+   * version when it did, `undefined` on a conflict.
+   */
+  saveIf(
+    token: string,
+    data: Uint8Array,
+    expiryMillis: number,
+    nowMillis: number,
+    expected: string | undefined,
+    done: Done<string | undefined>
+  ): void {
+    const key = this.space.prefix + token
+    const value = toValue(data)
+    // the digest of the bytes sent (the caller may change `data` once this returns)
+    const version = versionOf(data)
+    const millis = millisToLive(expiryMillis, nowMillis)
+    const args = expected === undefined ? [value, millis] : [value, millis, expected]
+    this.roundTrips.run(
+      "saveIf",
+      () => evalScript(this.client, SAVE_IF, key, args),
+      (reply) => toApplied("saveIf", reply) ? version : undefined,
+      done
+    )
+  }
+
+  /**
+   * Moves the expiry of the live entry whose version is `expected` to `expiryMillis` (removes it when that is not
+   * after `nowMillis`), keeping its bytes: whether it did.
+   */
+  touch(token: string, expiryMillis: number, nowMillis: number, expected: string, done: Done<boolean>): void {
+    const key = this.space.prefix + token
+    const millis = millisToLive(expiryMillis, nowMillis)
+    this.roundTrips.run("touch", () => evalScript(this.client, TOUCH, key, [expected, millis]), touchApplied, done)
   }
 
   /** `DEL`. */

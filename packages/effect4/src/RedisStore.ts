@@ -5,6 +5,13 @@
  * the session's expiry minus now on the Effect `Clock`; Redis removes expired sessions by itself, so there is no
  * cleanup fiber.
  *
+ * The conditional operations `load`, `saveIf` and `touch` are one Lua script each, on the session's one key (so
+ * they work on a Cluster), atomic on the server. An entry's version is the hex SHA-1 of its bytes, compared by the
+ * script with `redis.sha1hex`: nothing beside the bytes is stored, so sessions written by `save` or by an earlier
+ * release have a version too. Scripts go by `EVALSHA`, and by `EVAL` when Redis does not hold them (after a
+ * restart, a failover or `SCRIPT FLUSH`). Two writes of the same bytes give the same version, which is what
+ * `saveIf` and `touch` check: whether the bytes are still those that were read.
+ *
  * Every operation is bounded: when Redis is down, unreachable or stuck, it fails with a `SessionStoreError` whose
  * reason is `Unreachable` or `Timeout` within `timeout` (default 2 seconds) instead of queueing forever, and when
  * Redis comes back the same layer works again. The bound is a real-time deadline on each round trip, enforced by
@@ -35,6 +42,7 @@ import { closeOwned } from "./core/redisCluster.js"
 import { type Page, RedisEngine } from "./core/redisEngine.js"
 import type { RedisFailure } from "./core/redisErrors.js"
 import type { Done } from "./core/redisRoundTrip.js"
+import type { Loaded } from "./core/redisScripts.js"
 import type * as Types from "./core/redisTypes.js"
 import * as Options from "./internal/options.js"
 import * as Internal from "./internal/redis.js"
@@ -64,7 +72,8 @@ export interface RedisStoreOptions {
    */
   readonly prefix?: string | undefined
   /**
-   * The most time one round trip to Redis may take: `find`, `save` and `delete` are one round trip each, and `all`
+   * The most time one round trip to Redis may take: `find`, `save`, `delete`, `load`, `saveIf` and `touch` are one
+   * round trip each (a script that Redis does not hold yet is sent again in full within the same bound), and `all`
    * makes two per batch of keys (a `SCAN`, then a pipeline of `GET`s). When Redis does not answer in time, the
    * operation fails with a `Timeout` (or `Unreachable`) error. Default: 2 seconds. Measured in real time, not on the
    * Effect `Clock`, so it holds under `TestClock` too.
@@ -195,6 +204,14 @@ const resolveOptions = (
 const toOption = (bytes: Uint8Array | undefined): Option.Option<Uint8Array> =>
   bytes === undefined ? Option.none() : Option.some(bytes)
 
+const toEntry = (loaded: Loaded | undefined): Option.Option<Store.StoredEntry> =>
+  loaded === undefined
+    ? Option.none()
+    : Option.some({ data: loaded.data, version: loaded.version, expiry: DateTime.makeUnsafe(loaded.expiryMillis) })
+
+const toVersion = (version: string | undefined): Option.Option<string> =>
+  version === undefined ? Option.none() : Option.some(version)
+
 const build = (
   method: string,
   client: Redis | Cluster,
@@ -224,6 +241,31 @@ const build = (
           )
         ),
       delete: (token) => Internal.fromCallback((done) => engine.delete(token, done)),
+      load: (token) =>
+        Effect.clockWith((clock) =>
+          Internal.fromCallback((done) => engine.load(token, clock.currentTimeMillisUnsafe(), done), toEntry)
+        ),
+      saveIf: (token, data, expiry, expected) =>
+        Effect.clockWith((clock) =>
+          Internal.fromCallback(
+            (done) =>
+              engine.saveIf(
+                token,
+                data,
+                DateTime.toEpochMillis(expiry),
+                clock.currentTimeMillisUnsafe(),
+                Option.getOrUndefined(expected),
+                done
+              ),
+            toVersion
+          )
+        ),
+      touch: (token, expiry, expected) =>
+        Effect.clockWith((clock) =>
+          Internal.fromCallback((done) =>
+            engine.touch(token, DateTime.toEpochMillis(expiry), clock.currentTimeMillisUnsafe(), expected, done)
+          )
+        ),
       all: Stream.unwrap(Effect.map(nodes, (nodes) => {
         // SCAN may return a key more than once; tokens already emitted are skipped
         const seen = new Set<string>()
