@@ -753,8 +753,20 @@ const execute = (
       return store.touch(command.key, DateTime.unsafeMake(command.expiry), command.expected)
     case "Delete":
       return Effect.as(store.delete(command.key), undefined)
+    case "Backoff":
+      return wallClockSleep(command.millis)
   }
 }
+
+/**
+ * Waits `millis` on the wall clock: the backoff between two attempts of a commit that met a conflict. Not the
+ * `Clock` service, so a `TestClock` (which only moves when told) cannot hold a commit forever.
+ */
+const wallClockSleep = (millis: number): Effect.Effect<undefined> =>
+  millis <= 0 ? Effect.succeed(undefined) : Effect.async<undefined>((resume) => {
+    const timer = setTimeout(() => resume(Effect.succeed(undefined)), millis)
+    return Effect.sync(() => clearTimeout(timer))
+  })
 
 const toEntry = (entry: Store.StoredEntry): Entry => ({
   data: entry.data,

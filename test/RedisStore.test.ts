@@ -164,7 +164,8 @@ describeRedis("server", "RedisStore (standalone)", () => {
 
   sessionSuite(
     "RedisStore (standalone)",
-    () => RedisStore.layer({ url: Redacted.make(standaloneUrl()), prefix: freshPrefix("http") })
+    () => RedisStore.layer({ url: Redacted.make(standaloneUrl()), prefix: freshPrefix("http") }),
+    { ownClock: true }
   )
 
   describe("key layout and TTL", () => {

@@ -22,12 +22,35 @@ export type Command =
   | { readonly _tag: "Touch"; readonly key: string; readonly expiry: number; readonly expected: string }
   /** Answer: nothing. */
   | { readonly _tag: "Delete"; readonly key: string }
+  /**
+   * Answer: nothing. Wait `millis` (on the wall clock) before trying again after a conflict, so that requests
+   * that conflicted together do not retry in lockstep.
+   */
+  | { readonly _tag: "Backoff"; readonly millis: number }
 
 /** The answers, by command. @internal */
 export type Answer = Entry | string | boolean | undefined
 
 /** How many times a commit writes before it gives up with `CommitConflict`. @internal */
-export const MAX_ATTEMPTS = 10
+export const MAX_ATTEMPTS = 12
+
+/** The first retry waits up to this long; each later one up to twice as long, up to `BACKOFF_CAP`. @internal */
+export const BACKOFF_BASE = 2
+
+/** The longest wait between two attempts (so that a commit gives up within about a second). @internal */
+export const BACKOFF_CAP = 100
+
+/**
+ * The wait before retry `attempt` (1 for the first retry): "full jitter", a uniformly random time up to
+ * `min(BACKOFF_CAP, BACKOFF_BASE * 2^(attempt - 1))` milliseconds. Requests that lost the same conflict spread
+ * out, so that a group of n writers needs about log2(n) retries each rather than n.
+ *
+ * @internal
+ */
+export const backoff = (attempt: number, random: () => number = Math.random): Command => ({
+  _tag: "Backoff",
+  millis: Math.floor(random() * Math.min(BACKOFF_CAP, BACKOFF_BASE * 2 ** Math.max(0, attempt - 1)))
+})
 
 /** Thrown by the generator when every attempt met a conflict. @internal */
 export class CommitConflict extends Error {

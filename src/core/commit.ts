@@ -24,7 +24,7 @@
  * @internal
  */
 import * as Codec from "./codec.js"
-import { type Answer, type Command, CommitConflict, CommitCorrupt, MAX_ATTEMPTS } from "./commands.js"
+import { type Answer, backoff, type Command, CommitConflict, CommitCorrupt, MAX_ATTEMPTS } from "./commands.js"
 import { type Base, type Entry, read, type Record_, type SessionState } from "./sessionState.js"
 import * as Token from "./token.js"
 import * as UserIndex from "./userIndex.js"
@@ -152,15 +152,15 @@ export class CommitRun {
   }
 
   /** A stored session the request changed: its changes, merged into the record as it is now. */
-  private *update(loaded: Base): Generator<Command, CommitResult, Answer> {
+  private *update(loaded: Base, followed = false): Generator<Command, CommitResult, Answer> {
     const { state, now } = this
     let base = loaded
-    let following = false
+    let following = followed
     if (state.userSet && state.user !== undefined) {
       yield* UserIndex.add(state.user, base.key, Math.max(state.deadline, base.deadline), now)
     }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const record = attempt === 0 ? state.record() : state.record(base)
+      const record = attempt === 0 && !followed ? state.record() : state.record(base)
       const expiry = this.expiryOf(record)
       if (expiry <= now) {
         // the deadline was moved into the past: the session ends
@@ -172,6 +172,8 @@ export class CommitRun {
       if (version !== undefined) {
         return following ? UNCHANGED : this.cookie(state.cookieToken!, expiry, record.rememberMe)
       }
+      if (attempt + 1 === MAX_ATTEMPTS) break
+      yield backoff(attempt + 1)
       const reading = yield* this.reload(base.key)
       if (reading._tag === "Marker") {
         // renewed since this request loaded it: merge into the renewed session, once, without learning its token
@@ -221,12 +223,18 @@ export class CommitRun {
         state.committed(token)
         return this.cookie(token, expiry, record.rememberMe)
       }
+      if (attempt + 1 === MAX_ATTEMPTS) break
+      yield backoff(attempt + 1)
       const reading = yield* this.reload(base.key)
       if (reading._tag !== "Live") {
         // destroyed, revoked or renewed by another request meanwhile: this renew does not happen
         yield { _tag: "Delete", key }
         this.orphan = undefined
-        return UNCHANGED
+        if (reading._tag !== "Marker") return UNCHANGED
+        // renewed by another request: like any request that loaded the old record, merge into the renewed
+        // session (within the grace window) without learning its token
+        const moved = yield* this.reload(reading.to)
+        return moved._tag === "Live" ? yield* this.update(moved.base, true) : UNCHANGED
       }
       base = reading.base
     }

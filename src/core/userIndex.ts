@@ -21,7 +21,7 @@
  */
 import { createHash } from "node:crypto"
 import * as Codec from "./codec.js"
-import { type Answer, type Command, CommitConflict, CommitCorrupt, MAX_ATTEMPTS } from "./commit.js"
+import { type Answer, backoff, type Command, CommitConflict, CommitCorrupt, MAX_ATTEMPTS } from "./commands.js"
 import { type Base, type Entry, read } from "./sessionState.js"
 
 /** Members younger than this (milliseconds) are kept even when their session is not there (yet). @internal */
@@ -99,6 +99,7 @@ function* sessionOf(key: string, user: string, now: number): Generator<Command, 
 export function* add(user: string, key: string, deadline: number, now: number): Generator<Command, void, Answer> {
   const ikey = indexKey(user)
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) yield backoff(attempt)
     const index = yield* loadIndex(ikey)
     if (index.members.some(([k]) => k === key) && index.expiry >= deadline) return
     let members = index.members.filter(([k]) => k !== key)

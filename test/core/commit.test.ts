@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto"
 import { assert, describe, it } from "vitest"
 import * as Codec from "../../src/core/codec.js"
+import { backoff, BACKOFF_BASE, BACKOFF_CAP } from "../../src/core/commands.js"
 import {
   type Answer,
   type Command,
@@ -214,7 +215,7 @@ describe("commit: overlapping requests of one session", () => {
     commit(first, store)
     store.log.length = 0
     assert.strictEqual(commit(second, store).result._tag, "SetCookie")
-    assert.deepStrictEqual(store.log, ["SaveIf", "Load", "SaveIf"])
+    assert.deepStrictEqual(store.log, ["SaveIf", "Backoff", "Load", "SaveIf"])
     assert.deepStrictEqual(store.values(KEY), { a: "x", b: 1, c: 2 })
   })
 
@@ -314,6 +315,19 @@ describe("commit: overlapping requests of one session", () => {
     assert.deepStrictEqual([...b.store.entries.keys()], [], "no orphan")
   })
 
+  it("two renews race: the later merges its changes into the first's session, no cookie, no orphan", () => {
+    const { store } = setup({ user: "ann" })
+    const first = request(store)
+    const second = request(store)
+    first.renew(NOW)
+    second.renew(NOW)
+    second.set("cart", [1], NOW)
+    const won = commit(first, store).result as { token: string }
+    assert.deepStrictEqual(commit(second, store).result, { _tag: "Unchanged" }, "never the other renew's token")
+    assert.deepStrictEqual(store.values(sha(won.token)), { user: "ann", cart: [1] })
+    assert.deepStrictEqual(store.sessions(), [sha(won.token)], "no orphan")
+  })
+
   it("a destroy racing a renew follows the marker: both records gone", () => {
     const { store } = setup({ user: "ann" })
     const logout = request(store)
@@ -354,5 +368,20 @@ describe("commit: overlapping requests of one session", () => {
       CommitConflict
     )
     assert.isAtLeast(writes, MAX_ATTEMPTS)
+    // every retry waited a random time first, the bound doubling up to the cap
+    const waits = store.log.filter((tag) => tag === "Backoff").length
+    assert.strictEqual(waits, MAX_ATTEMPTS - 1)
+  })
+
+  it("backoff: full jitter under a bound that doubles from BACKOFF_BASE up to BACKOFF_CAP", () => {
+    const bound = (attempt: number) => (backoff(attempt, () => 0.999999) as { millis: number }).millis
+    assert.strictEqual(bound(1), BACKOFF_BASE - 1)
+    assert.strictEqual(bound(2), 2 * BACKOFF_BASE - 1)
+    assert.strictEqual(bound(30), BACKOFF_CAP - 1)
+    assert.strictEqual((backoff(5, () => 0) as { millis: number }).millis, 0)
+    // the total wait of a commit that gives up stays near a second
+    let total = 0
+    for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) total += bound(attempt) + 1
+    assert.isBelow(total, 1000)
   })
 })

@@ -45,6 +45,8 @@ export class ModelStore {
       case "Delete":
         this.entries.delete(command.key)
         return undefined
+      case "Backoff":
+        return undefined
     }
   }
   /** The values of the session under `key`, or `undefined`. */

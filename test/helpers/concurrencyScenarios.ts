@@ -668,13 +668,12 @@ class Model {
       return { _tag: "SetCookie", id }
     }
     const current = this.store.get(r.base.id)
-    if (r.renewing) {
-      // renewed, or destroyed, by another request since this one loaded it: this renew does not happen
-      if (current?._tag !== "Live") return { _tag: "Unchanged" }
+    if (r.renewing && current?._tag === "Live") {
       this.write(id, this.merged(r, current.values))
       this.store.set(r.base.id, { _tag: "Marker", to: id })
       return { _tag: "SetCookie", id }
     }
+    // a renew that meets another renew (or a destroy) does not happen: its changes go where a write's would
     if (current?._tag === "Live") {
       this.write(r.base.id, this.merged(r, current.values))
       return { _tag: "SetCookie", id: r.base.id }

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict"
 import { createHash } from "node:crypto"
+import * as Codec from "../../src/core/codec.js"
 import type { FetchJar } from "./jar.js"
 
 /** What a scenario can do besides HTTP requests, provided by the line's shell. */
@@ -13,11 +14,14 @@ export interface Harness {
   readonly jar: FetchJar
   /** Moves the server's `TestClock` forward (`"59 minutes"`). */
   readonly adjust: (duration: string) => Promise<void>
-  /** Whether the engine holds a live entry under `key` (a raw `Store.find`, below the session layer). */
+  /** Whether the engine holds a live session under `key` (a raw `Store.find`, below the session layer). */
   readonly stored: (key: string) => Promise<boolean>
   /** How many store operations reached the engine so far. */
   readonly calls: { readonly find: number; readonly save: number; readonly touch: number; readonly delete: number }
 }
+
+/** Whether stored bytes are a session (not a renew's marker, which only points to the renewed session). */
+export const isSession = (data: Uint8Array): boolean => Codec.decode(data)._tag === "Ok"
 
 export interface Scenario {
   readonly name: string
@@ -26,8 +30,18 @@ export interface Scenario {
   /** Session options for this scenario, on top of `{ cookie: { secure: true } }` (both lines accept this shape). */
   readonly options?: Record<string, unknown>
   readonly timeout?: number
+  /**
+   * `"test"` (the default): the server runs on a `TestClock`, which `adjust` moves. `"test-engine-expiry"`: the
+   * same, but the scenario moves the clock past an expiry only the engine keeps (an idle timeout, which a touch
+   * moves without rewriting the record): engines whose backend expires keys on its own clock (Redis) cannot
+   * follow a `TestClock` there and skip it; the `"live"` scenario shows the same behaviour on the wall clock.
+   * `"live"`: the wall clock (`adjust` is not available).
+   */
+  readonly clock?: "test" | "test-engine-expiry" | "live"
   readonly run: (h: Harness) => Promise<void>
 }
+
+const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis))
 
 const TOKEN = /^[A-Za-z0-9_-]{43}$/
 const sha = (token: string) => createHash("sha256").update(token).digest("base64url")
@@ -82,6 +96,7 @@ export const sessionScenarios: ReadonlyArray<Scenario> = [
   },
   {
     name: "idle timeout: each request extends the session; it ends after that long without one",
+    clock: "test-engine-expiry",
     options: { lifetime: "1 day", idleTimeout: "20 minutes" },
     run: async ({ adjust, jar }) => {
       await jar.fetch("/put")
@@ -99,6 +114,7 @@ export const sessionScenarios: ReadonlyArray<Scenario> = [
   },
   {
     name: "the idle timeout never extends a session past its absolute deadline",
+    clock: "test-engine-expiry",
     options: { lifetime: "1 hour", idleTimeout: "20 minutes" },
     run: async ({ adjust, jar }) => {
       await jar.fetch("/put")
@@ -111,6 +127,27 @@ export const sessionScenarios: ReadonlyArray<Scenario> = [
       assert.equal(reply.body, "Hello world!")
       assert.match(reply.setCookies[0]!, /Max-Age=180;/, "3 minutes left before the absolute deadline")
       await adjust("3 minutes")
+      assert.equal((await jar.fetch("/get")).body, "")
+    }
+  },
+  {
+    name: "idle timeout on the wall clock: requests extend the session (at most once per touchAfter); idle, it ends",
+    clock: "live",
+    options: { lifetime: "1 day", idleTimeout: "2 seconds", touchAfter: "500 millis" },
+    timeout: 20_000,
+    run: async ({ jar }) => {
+      await jar.fetch("/put")
+      for (let i = 0; i < 3; i++) {
+        await sleep(1000)
+        const reply = await jar.fetch(i % 2 === 0 ? "/none" : "/get")
+        assert.equal(reply.setCookies.length, 1, "the extension refreshes the cookie")
+        assert.match(reply.setCookies[0]!, /Max-Age=2;/)
+        // within touchAfter of that extension: no store write, no cookie
+        assert.deepEqual((await jar.fetch("/none")).setCookies, [])
+      }
+      // 3 s after the put, alive only because the requests extended it
+      assert.equal((await jar.fetch("/get")).body, "Hello world!")
+      await sleep(2500)
       assert.equal((await jar.fetch("/get")).body, "")
     }
   },

@@ -4,8 +4,9 @@
  * read the cookie, provide `Session` (loaded lazily), and commit it before the response is written, on success and
  * on failure alike.
  *
- * Effect 4 runs a handler, its middleware and the pre-response handlers uninterruptibly: a client that hangs up
- * does not stop the commit. Pre-response handlers only run under a real server (or `HttpEffect.toWebHandler`).
+ * A client that hangs up mid-handler interrupts the handler, and the server answers 499: the commit then carries out
+ * only a `destroy` (a logout is never lost) and nothing else, as on the Effect 3 line. Pre-response handlers only
+ * run under a real server (or `HttpEffect.toWebHandler`).
  *
  * @since 1.0.0
  */

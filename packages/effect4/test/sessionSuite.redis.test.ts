@@ -24,7 +24,8 @@ if (reason === undefined) {
   sessionSuite(
     "RedisStore (standalone)",
     () =>
-      RedisStore.layer({ url: Redacted.make(url()), prefix: `effect-session-test:${runId}:http${prefixCounter++}:` })
+      RedisStore.layer({ url: Redacted.make(url()), prefix: `effect-session-test:${runId}:http${prefixCounter++}:` }),
+    { ownClock: true }
   )
 } else if (availability.required) {
   describe("RedisStore (standalone): sessions over HTTP", () =>
