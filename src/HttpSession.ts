@@ -188,16 +188,33 @@ const routerMiddleware = <E, R>(
  *
  * @example
  * ```ts
- * import { HttpLayerRouter } from "@effect/platform"
- * import { Layer } from "effect"
+ * import { HttpLayerRouter, HttpServerResponse } from "@effect/platform"
+ * import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Layer, Option, Schema } from "effect"
  * import { HttpSession, MemStore, Session } from "effect-session"
+ * import { createServer } from "node:http"
  *
- * declare const Routes: Layer.Layer<never, never, HttpLayerRouter.Request<"Requires", Session.Session>>
+ * const Visits = Session.key("visits", Schema.Number)
  *
- * const RoutesWithSessions = Routes.pipe(
- *   Layer.provide(HttpSession.layerRouter),
- *   Layer.provide(Session.layer()),
- *   Layer.provide(MemStore.layer())
+ * // the routes that use `Session`, with the middleware provided to them
+ * const Routes = HttpLayerRouter.use((router) =>
+ *   router.add(
+ *     "GET",
+ *     "/",
+ *     Effect.gen(function*() {
+ *       const visits = Option.getOrElse(yield* Session.get(Visits), () => 0) + 1
+ *       yield* Session.set(Visits, visits)
+ *       return HttpServerResponse.text(`visit number ${visits}`)
+ *     })
+ *   )
+ * ).pipe(Layer.provide(HttpSession.layerRouter))
+ *
+ * HttpLayerRouter.serve(Routes).pipe(
+ *   Layer.provide(Session.layer({ idleTimeout: "30 minutes" })),
+ *   Layer.provide(MemStore.layer()),
+ *   Layer.provide(NodeHttpServer.layer(createServer, { port: 3000 })),
+ *   Layer.launch,
+ *   NodeRuntime.runMain
  * )
  * ```
  *
@@ -243,6 +260,40 @@ const emptyAnswer = (status: 503 | 500, decodesAs: Session.SessionErrorReason) =
  * provide `HttpSession.layerHttpApi`. Handlers then use `Session`; a `SessionError` they do not handle is answered
  * as by the other adapters: an empty 503 (store failures) or 500 (anything else), logged once. No internals reach
  * the client.
+ *
+ * @example
+ * ```ts
+ * import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "@effect/platform"
+ * import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Layer, Option, Schema } from "effect"
+ * import { HttpSession, MemStore, Session } from "effect-session"
+ * import { createServer } from "node:http"
+ *
+ * const Visits = Session.key("visits", Schema.Number)
+ *
+ * class Counter extends HttpApiGroup.make("counter")
+ *   .add(HttpApiEndpoint.get("visit", "/").addSuccess(Schema.Number))
+ *   .middleware(HttpSession.HttpApiSession)
+ * {}
+ * class Api extends HttpApi.make("api").add(Counter) {}
+ *
+ * const CounterLive = HttpApiBuilder.group(Api, "counter", (handlers) =>
+ *   handlers.handle("visit", () =>
+ *     Effect.gen(function*() {
+ *       const visits = Option.getOrElse(yield* Session.get(Visits), () => 0) + 1
+ *       yield* Session.set(Visits, visits)
+ *       return visits
+ *     })))
+ *
+ * HttpApiBuilder.serve().pipe(
+ *   Layer.provide(HttpApiBuilder.api(Api).pipe(Layer.provide(CounterLive), Layer.provide(HttpSession.layerHttpApi))),
+ *   Layer.provide(Session.layer({ idleTimeout: "30 minutes" })),
+ *   Layer.provide(MemStore.layer()),
+ *   Layer.provide(NodeHttpServer.layer(createServer, { port: 3000 })),
+ *   Layer.launch,
+ *   NodeRuntime.runMain
+ * )
+ * ```
  *
  * @since 0.1.0
  * @category HttpApi

@@ -137,9 +137,10 @@ export interface RedisStore extends Store.SessionStoreService {
  * @example
  * ```ts
  * import { Effect } from "effect"
+ * import type { Redis } from "ioredis"
  * import { RedisStore } from "effect-session"
  *
- * const ping = Effect.flatMap(RedisStore.RedisStore, ({ client }) => Effect.promise(() => client.ping()))
+ * const ping = Effect.flatMap(RedisStore.RedisStore, ({ client }) => Effect.promise(() => (client as Redis).ping()))
  * ```
  *
  * @since 0.1.0

@@ -172,16 +172,31 @@ const routerMiddleware = <E, R>(
  *
  * @example
  * ```ts
- * import { Layer } from "effect"
- * import type { HttpRouter } from "effect/http"
+ * import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Layer, Option, Schema } from "effect"
+ * import { HttpRouter, HttpServerResponse } from "effect/http"
  * import { HttpSession, MemStore, Session } from "effect-session"
+ * import { createServer } from "node:http"
  *
- * declare const Routes: Layer.Layer<never, never, HttpRouter.Request<"Requires", Session.Session>>
+ * const Visits = Session.key("visits", Schema.Number)
  *
- * const RoutesWithSessions = Routes.pipe(
- *   Layer.provide(HttpSession.layerRouter),
- *   Layer.provide(Session.layer()),
- *   Layer.provide(MemStore.layer())
+ * // the routes that use `Session`, with the middleware provided to them
+ * const Routes = HttpRouter.add(
+ *   "GET",
+ *   "/",
+ *   Effect.gen(function*() {
+ *     const visits = Option.getOrElse(yield* Session.get(Visits), () => 0) + 1
+ *     yield* Session.set(Visits, visits)
+ *     return HttpServerResponse.text(`visit number ${visits}`)
+ *   })
+ * ).pipe(Layer.provide(HttpSession.layerRouter))
+ *
+ * HttpRouter.serve(Routes).pipe(
+ *   Layer.provide(Session.layer({ idleTimeout: "30 minutes" })),
+ *   Layer.provide(MemStore.layer()),
+ *   Layer.provide(NodeHttpServer.layer(createServer, { port: 3000 })),
+ *   Layer.launch,
+ *   NodeRuntime.runMain
  * )
  * ```
  *
@@ -208,6 +223,43 @@ export const layerRouterGlobal = HttpRouter.middleware<{ provides: Session.Sessi
  * The `HttpApi` middleware: add it to a group or endpoint with `.middleware(HttpSession.HttpApiSession)` and
  * provide `HttpSession.layerHttpApi`. Handlers then use `Session`; a `SessionError` they do not handle is answered
  * with an empty 503 (store failures) or 500 (anything else): nothing about it reaches the client.
+ *
+ * @example
+ * ```ts
+ * import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+ * import { Effect, Layer, Option, Schema } from "effect"
+ * import { HttpRouter } from "effect/http"
+ * import { HttpApi, HttpApiBuilder, HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
+ * import { HttpSession, MemStore, Session } from "effect-session"
+ * import { createServer } from "node:http"
+ *
+ * const Visits = Session.key("visits", Schema.Number)
+ *
+ * class Counter extends HttpApiGroup.make("counter")
+ *   .add(HttpApiEndpoint.get("visit", "/", { success: Schema.Number }))
+ *   .middleware(HttpSession.HttpApiSession)
+ * {}
+ * class Api extends HttpApi.make("api").add(Counter) {}
+ *
+ * const CounterLive = HttpApiBuilder.group(Api, "counter", (handlers) =>
+ *   handlers.handle("visit", () =>
+ *     Effect.gen(function*() {
+ *       const visits = Option.getOrElse(yield* Session.get(Visits), () => 0) + 1
+ *       yield* Session.set(Visits, visits)
+ *       return visits
+ *     }))).pipe(
+ *   // the group's routes capture the middleware's implementation when they are built
+ *   Layer.provide(HttpSession.layerHttpApi)
+ * )
+ *
+ * HttpRouter.serve(HttpApiBuilder.layer(Api).pipe(Layer.provide(CounterLive))).pipe(
+ *   Layer.provide(Session.layer({ idleTimeout: "30 minutes" })),
+ *   Layer.provide(MemStore.layer()),
+ *   Layer.provide(NodeHttpServer.layer(createServer, { port: 3000 })),
+ *   Layer.launch,
+ *   NodeRuntime.runMain
+ * )
+ * ```
  *
  * @since 1.0.0
  * @category HttpApi
