@@ -6,6 +6,7 @@ import { describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { exampleScenarios } from "./helpers/httpScenarios.js"
 import { unavailableReason } from "./helpers/redis.js"
+import { loginExample } from "./helpers/userSessionsScenarios.js"
 
 const redisReason = unavailableReason("binaries")
 const timeout = { timeout: 60_000 }
@@ -30,4 +31,10 @@ describe("examples", () => {
   )
 
   it.live("login.ts: log in, whoami, log out", () => Effect.promise(() => exampleScenarios.login()), timeout)
+
+  it.live(
+    "login.ts: GET /sessions lists the user's sessions, the current one marked; sign-out-others ends the others",
+    () => Effect.promise(() => loginExample()),
+    timeout
+  )
 })

@@ -7,6 +7,7 @@ import { describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import { exampleScenarios } from "../../../test/helpers/httpScenarios.js"
 import { unavailableReason } from "../../../test/helpers/redis.js"
+import { loginExample } from "../../../test/helpers/userSessionsScenarios.js"
 import { packageDir } from "./helpers/example.js"
 
 const redisReason = unavailableReason("binaries")
@@ -32,4 +33,10 @@ describe("examples", () => {
   )
 
   it.live("login.ts: log in, whoami, log out", () => Effect.promise(() => exampleScenarios.login(packageDir)), timeout)
+
+  it.live(
+    "login.ts: GET /sessions lists the user's sessions, the current one marked; sign-out-others ends the others",
+    () => Effect.promise(() => loginExample(packageDir)),
+    timeout
+  )
 })
