@@ -23,7 +23,20 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
   const specifier = subpath === "." ? pkg.name : `${pkg.name}/${subpath.slice(2)}`
   const types = Path.join(dir, target.types)
   try {
-    const mod = await load(specifier)
+    let mod
+    try {
+      mod = await load(specifier)
+    } catch (error) {
+      // `effect-session/testing` imports @effect/vitest, and vitest 3 (the Effect 3 line) refuses to load outside its
+      // runner. That error is thrown while evaluating, after every import of the module graph has resolved; the
+      // install check runs the module inside vitest.
+      if (!(subpath === "./testing" && String(error?.message).includes("Vitest failed to access its internal state"))) {
+        throw error
+      }
+      if (!existsSync(types)) throw new Error(`missing ${target.types}`)
+      console.log(`ok   ${pkg.name}@${pkg.version} ${specifier}: resolves; loads only inside vitest`)
+      continue
+    }
     const names = Object.keys(mod)
     if (names.length === 0) throw new Error("no exports")
     if (!existsSync(types)) throw new Error(`missing ${target.types}`)

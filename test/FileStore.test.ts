@@ -22,7 +22,7 @@ import * as Zlib from "node:zlib"
 import { crc32 } from "../src/core/crc32.js"
 import * as FileStore from "../src/FileStore.js"
 import * as Store from "../src/Store.js"
-import { storeConformance } from "./conformance.js"
+import { storeConformance } from "../src/testing.js"
 import { valueOf } from "./fixtures/fileStoreCrashData.js"
 
 const tempStore = (options: Omit<FileStore.FileStoreOptions, "path"> = {}) =>

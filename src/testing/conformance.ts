@@ -1,6 +1,9 @@
 /**
- * The conformance suite every `SessionStore` engine runs: the contract in `src/Store.ts`, checked against a real
- * backend.
+ * The conformance suite every `SessionStore` engine runs: the contract of `Store.SessionStoreService`, checked
+ * against a real backend. The built-in engines run it in this repository's tests; a custom engine runs it from
+ * `effect-session/testing`.
+ *
+ * @since 0.2.0
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -9,14 +12,18 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as fc from "effect/FastCheck"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import * as Stream from "effect/Stream"
 import * as TestClock from "effect/TestClock"
-import fc from "fast-check"
-import * as Store from "../src/Store.js"
+import * as Store from "../Store.js"
 
+/**
+ * @since 0.2.0
+ * @category conformance
+ */
 export interface ConformanceOptions {
   /**
    * `"test"`: the engine's expiry follows the Effect `Clock`, so the expiry tests advance `TestClock`.
@@ -51,14 +58,32 @@ const written = (answer: Option.Option<string>): string => {
 }
 
 /**
- * Registers the conformance tests for an engine. `makeLayer` is called once per test and must return a fresh,
- * empty store (for a shared backend: a fresh key prefix or folder).
+ * Registers the conformance tests for an engine, in a `describe` block named `${name}: SessionStore conformance`:
+ * every operation of the contract in `Store.SessionStoreService` (copies in and out, expiry, 10,000 tokens,
+ * concurrent writers, arbitrary tokens and payloads, versions and the atomicity of `saveIf` and `touch`), against
+ * the real backend. Call it at the top level of a vitest test file; it needs `@effect/vitest` (an optional peer
+ * dependency of this package).
+ *
+ * `makeLayer` is called once per test and must return a fresh, empty store (for a shared backend: a fresh key
+ * prefix or folder). With `clock: "test"` the expiry checks advance `TestClock`; with `"live"` they sleep for
+ * real, for backends that expire entries on their own clock.
+ *
+ * @example
+ * ```ts
+ * import { storeConformance } from "effect-session/testing"
+ * import * as MyStore from "../src/MyStore.js"
+ *
+ * storeConformance("MyStore", () => MyStore.layer({ prefix: `test-${crypto.randomUUID()}:` }), { clock: "live" })
+ * ```
+ *
+ * @since 0.2.0
+ * @category conformance
  */
 export const storeConformance = <E>(
   name: string,
   makeLayer: () => Layer.Layer<Store.SessionStore, E>,
   options: ConformanceOptions
-) => {
+): void => {
   const test = options.clock === "test" ? it.effect : it.live
   const run = <A, E2>(self: Effect.Effect<A, E2, Store.SessionStore>) =>
     Effect.scoped(Effect.provide(self, makeLayer()))
