@@ -135,7 +135,7 @@ export interface StoredEntry {
  *
  * A write that one of these reports as done must be visible to every later operation on the key (in this process
  * and, for a shared backend, in every process). An engine written outside this package runs the same checks as
- * the built-in engines with the conformance suite (`test/conformance.ts` in the repository).
+ * the built-in engines: `storeConformance` from `effect-session/testing`.
  *
  * Bytes are copied in and out: mutating the array passed to `save`, or returned by `find`, changes nothing stored.
  * The array passed to `save` may be a view into a larger buffer (the session codec's output comes from Node's
@@ -175,7 +175,15 @@ export class SessionStore extends Context.Service<SessionStore, SessionStoreServ
 /**
  * Builds a `SessionStore` service from an engine's operations.
  *
- * Engines written outside this package should use it too, and run the conformance suite in `test/conformance.ts`.
+ * Engines written outside this package should use it too, and run the conformance suite the built-in engines run,
+ * in a vitest test file (it needs `@effect/vitest`):
+ *
+ * ```ts
+ * import { storeConformance } from "effect-session/testing"
+ *
+ * storeConformance("MyStore", () => MyStore.layer(), { clock: "test" }) // "live": the backend's own clock
+ * ```
+ *
  * Store operations carry no tracing spans of their own (a span costs more than a whole in-memory operation); wrap
  * the service with `traced`, or the layer with `layerTraced`, to get one per operation.
  *

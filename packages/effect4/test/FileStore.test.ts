@@ -23,7 +23,7 @@ import * as NodeFs from "node:fs"
 import * as NodePath from "node:path"
 import * as FileStore from "../src/FileStore.js"
 import * as Store from "../src/Store.js"
-import { storeConformance } from "./conformance.js"
+import { storeConformance } from "../src/testing.js"
 
 const tempStore = (options: Omit<FileStore.FileStoreOptions, "path"> = {}) =>
   Layer.unwrap(Effect.gen(function*() {

@@ -9,7 +9,7 @@ import * as Tracer from "effect/Tracer"
 import { MAX_BINARY_LENGTH } from "../src/core/bytes.js"
 import * as MemStore from "../src/MemStore.js"
 import * as Store from "../src/Store.js"
-import { storeConformance } from "./conformance.js"
+import { storeConformance } from "../src/testing.js"
 
 storeConformance("MemStore", () => MemStore.layer(), { clock: "test" })
 storeConformance(

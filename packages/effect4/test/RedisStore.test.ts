@@ -29,7 +29,7 @@ import { LOAD, SAVE_IF, TOUCH } from "../src/core/redisScripts.js"
 import * as Internal from "../src/internal/redis.js"
 import * as RedisStore from "../src/RedisStore.js"
 import * as Store from "../src/Store.js"
-import { storeConformance } from "./conformance.js"
+import { storeConformance } from "../src/testing.js"
 
 // --- process-level watch: nothing may escape to the process as an unhandled rejection or an unhandled ioredis
 // "error" event (ioredis prints those with console.error instead of throwing)

@@ -1,6 +1,9 @@
 /**
- * The conformance suite every `SessionStore` engine runs: the contract in `src/Store.ts` (Effect 4 line; the Effect 3 line runs the same checks from the root `test/conformance.ts`), checked against a real
- * backend.
+ * The conformance suite every `SessionStore` engine runs: the contract of `Store.SessionStoreService`, checked
+ * against a real backend. The built-in engines run it in this repository's tests; a custom engine runs it from
+ * `effect-session/testing`.
+ *
+ * @since 1.0.0
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Cause from "effect/Cause"
@@ -12,9 +15,12 @@ import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { TestClock } from "effect/testing"
-import fc from "fast-check"
-import * as Store from "../src/Store.js"
+import * as Store from "../Store.js"
 
+/**
+ * @since 1.0.0
+ * @category conformance
+ */
 export interface ConformanceOptions {
   /**
    * `"test"`: the engine's expiry follows the Effect `Clock`, so the expiry tests advance `TestClock`.
@@ -48,14 +54,44 @@ const written = (answer: Option.Option<string>): string => {
 }
 
 /**
- * Registers the conformance tests for an engine. `makeLayer` is called once per test and must return a fresh,
- * empty store (for a shared backend: a fresh key prefix or folder).
+ * fast-check, an optional peer dependency: loaded by the one property test that needs it, so that the rest of
+ * `effect-session/testing` works without it.
+ */
+const loadFastCheck = Effect.tryPromise({
+  try: () => import("fast-check"),
+  catch: (cause) =>
+    new Error("the conformance suite needs fast-check, an optional peer dependency: npm install -D fast-check", {
+      cause
+    })
+}).pipe(Effect.map((module) => module.default), Effect.orDie)
+
+/**
+ * Registers the conformance tests for an engine, in a `describe` block named `${name}: SessionStore conformance`:
+ * every operation of the contract in `Store.SessionStoreService` (copies in and out, expiry, 10,000 tokens,
+ * concurrent writers, arbitrary tokens and payloads, versions and the atomicity of `saveIf` and `touch`), against
+ * the real backend. Call it at the top level of a vitest test file; it needs `@effect/vitest` and `fast-check`
+ * (optional peer dependencies of this package).
+ *
+ * `makeLayer` is called once per test and must return a fresh, empty store (for a shared backend: a fresh key
+ * prefix or folder). With `clock: "test"` the expiry checks advance `TestClock`; with `"live"` they sleep for
+ * real, for backends that expire entries on their own clock.
+ *
+ * @example
+ * ```ts
+ * import { storeConformance } from "effect-session/testing"
+ * import * as MyStore from "../src/MyStore.js"
+ *
+ * storeConformance("MyStore", () => MyStore.layer({ prefix: `test-${crypto.randomUUID()}:` }), { clock: "live" })
+ * ```
+ *
+ * @since 1.0.0
+ * @category conformance
  */
 export const storeConformance = <E>(
   name: string,
   makeLayer: () => Layer.Layer<Store.SessionStore, E>,
   options: ConformanceOptions
-) => {
+): void => {
   const test = options.clock === "test" ? it.effect : it.live
   const run = <A, E2>(self: Effect.Effect<A, E2, Store.SessionStore>) =>
     Effect.scoped(Effect.provide(self, makeLayer()))
@@ -202,6 +238,7 @@ export const storeConformance = <E>(
       () =>
         run(Effect.gen(function*() {
           const context = yield* Effect.context<Store.SessionStore>()
+          const fc = yield* loadFastCheck
           const expiry = yield* inFuture("1 hour")
           const token = fc.oneof(
             fc.string({ unit: "binary", maxLength: 64 }),
