@@ -3,11 +3,14 @@
 // packs the line (`npm pack`), creates an empty project, runs exactly the README's install commands for that line
 // (with the packed tarball in place of `effect-session`, and without the optional `ioredis`), typechecks a small
 // app with `strict` and `skipLibCheck: false` that imports only `MemStore`, `Session` and `HttpSession`, runs it,
-// and asks `/put` then `/get` with the session cookie.
+// and asks `/put` then `/get` with the session cookie. Then, with vitest as the README installs it, the public
+// `effect-session/testing` module: the README's "Testing your app" recipe (as written on Effect 4, with the
+// substitutions the README names on Effect 3) and the conformance suite against the packed MemStore, typechecked
+// as strictly and run.
 //
 //   node scripts/install-check.mjs [effect3|effect4]...   (default: both; build both lines first: npm run build)
 import { spawn, spawnSync } from "node:child_process"
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import * as Path from "node:path"
@@ -18,8 +21,15 @@ const root = Path.resolve(Path.dirname(fileURLToPath(import.meta.url)), "..")
 const here = Path.join(root, "scripts", "install-check")
 
 const lines = {
-  effect3: { dir: root, node: process.execPath, app: "effect3.ts" },
-  effect4: { dir: Path.join(root, "packages", "effect4"), node: undefined, app: "effect4.ts" }
+  effect3: { dir: root, node: process.execPath, app: "effect3.ts", recipeApp: "App-effect3.ts", fastCheck: false },
+  // on Effect 4 the conformance suite needs fast-check, an optional peer (README, "Testing your app")
+  effect4: {
+    dir: Path.join(root, "packages", "effect4"),
+    node: undefined,
+    app: "effect4.ts",
+    recipeApp: "App-effect4.ts",
+    fastCheck: true
+  }
 }
 
 /** The README's commands for one line: the `sh` block that follows `<!-- install: LINE -->`. */
@@ -33,6 +43,30 @@ export const readmeCommands = (readme, line) => {
     .split("\n")
     .map((l) => l.replace(/#.*$/, "").trim())
     .filter((l) => l !== "")
+}
+
+/**
+ * The README's "Testing your app" recipe (the `ts` block after `<!-- recipe: testing -->`) as one line runs it:
+ * Effect 4 as written; Effect 3 with the substitutions the README names (`HttpServer.serve` in place of
+ * `HttpRouter.serve(App, ...)`, `TestClock` from `effect`).
+ */
+export const readmeRecipe = (readme, line) => {
+  const marker = "<!-- recipe: testing -->"
+  const at = readme.indexOf(marker)
+  if (at < 0) throw new Error(`README.md has no "${marker}" block`)
+  const block = /```ts\n([\s\S]*?)```/.exec(readme.slice(at))
+  if (block === null) throw new Error(`no ts block after "${marker}"`)
+  if (line === "effect4") return block[1]
+  const substitute = (text, from, to) => {
+    if (!text.includes(from)) throw new Error(`the README's recipe has no ${JSON.stringify(from)}`)
+    return text.replace(from, to)
+  }
+  return [
+    ["import { Effect, Layer } from \"effect\"\n", "import { Effect, Layer, TestClock } from \"effect\"\n"],
+    ["import { HttpRouter } from \"effect/http\"\n", "import { HttpServer } from \"@effect/platform\"\n"],
+    ["import { TestClock } from \"effect/testing\"\n", ""],
+    ["HttpRouter.serve(App, { disableLogger: true })", "HttpServer.serve(App)"]
+  ].reduce((text, [from, to]) => substitute(text, from, to), block[1])
 }
 
 const run = (command, args, options) => {
@@ -126,9 +160,44 @@ const check = async (name) => {
     } finally {
       server.kill("SIGTERM")
     }
+    checkTesting(name, line, project, node, env, readme)
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
+}
+
+/** `effect-session/testing` from the packed line: the README's recipe and the conformance suite, under vitest. */
+const checkTesting = (name, line, project, node, env, readme) => {
+  if (line.fastCheck) run("npm", ["install", "-D", "fast-check", "--no-audit", "--no-fund"], { cwd: project, env })
+  mkdirSync(Path.join(project, "src"))
+  mkdirSync(Path.join(project, "test"))
+  copyFileSync(Path.join(here, line.recipeApp), Path.join(project, "src", "App.ts"))
+  writeFileSync(Path.join(project, "test", "recipe.test.ts"), readmeRecipe(readme, name))
+  copyFileSync(Path.join(here, "conformance.test.ts"), Path.join(project, "test", "conformance.test.ts"))
+  copyFileSync(Path.join(here, "tsconfig.test.json"), Path.join(project, "tsconfig.test.json"))
+  run(node, [Path.join(project, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.test.json"], {
+    cwd: project,
+    env
+  })
+  const results = Path.join(project, "vitest-results.json")
+  run(node, [
+    Path.join(project, "node_modules", "vitest", "vitest.mjs"),
+    "run",
+    "--reporter=default",
+    "--reporter=json",
+    `--outputFile=${results}`
+  ], { cwd: project, env })
+  const report = JSON.parse(readFileSync(results, "utf8"))
+  const passed = report.testResults.flatMap((file) => file.assertionResults).filter((t) => t.status === "passed")
+  const titles = passed.map((t) => t.fullName ?? t.title)
+  const recipe = titles.filter((t) => t.includes("a session ends after 30 idle minutes")).length
+  const conformance = titles.filter((t) => t.includes("MemStore (packed): SessionStore conformance")).length
+  if (report.numFailedTests !== 0 || recipe !== 1 || conformance < 20) {
+    throw new Error(
+      `effect-session/testing: ${report.numFailedTests} failed, recipe ${recipe}, conformance ${conformance}`
+    )
+  }
+  console.log(`ok   ${name}: effect-session/testing ran the README's recipe and ${conformance} conformance tests`)
 }
 
 if (process.argv[1] && Path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

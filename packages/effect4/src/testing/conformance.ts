@@ -74,7 +74,8 @@ const loadFastCheck = Effect.tryPromise({
  *
  * `makeLayer` is called once per test and must return a fresh, empty store (for a shared backend: a fresh key
  * prefix or folder). With `clock: "test"` the expiry checks advance `TestClock`; with `"live"` they sleep for
- * real, for backends that expire entries on their own clock.
+ * real, for backends that expire entries on their own clock. Each test has a timeout of 60 s (120 s for the 10,000
+ * tokens and the arbitrary payloads), whatever vitest's default.
  *
  * @example
  * ```ts
@@ -92,7 +93,9 @@ export const storeConformance = <E>(
   makeLayer: () => Layer.Layer<Store.SessionStore, E>,
   options: ConformanceOptions
 ): void => {
-  const test = options.clock === "test" ? it.effect : it.live
+  // vitest's default of 5 s per test is short for a remote backend: 60 s, and 120 s for the two largest tests
+  const base = options.clock === "test" ? it.effect : it.live
+  const test = <A, E2>(title: string, self: () => Effect.Effect<A, E2>, timeout = 60_000) => base(title, self, timeout)
   const run = <A, E2>(self: Effect.Effect<A, E2, Store.SessionStore>) =>
     Effect.scoped(Effect.provide(self, makeLayer()))
 
@@ -218,7 +221,7 @@ export const storeConformance = <E>(
         found.forEach((value, i) => assert.deepStrictEqual(value, bytes(`value-${i}`)))
         const all = yield* Stream.runCollect(Store.all)
         assert.strictEqual(all.length, 10_000)
-      })), { timeout: 120_000 })
+      })), 120_000)
 
     test("200 concurrent saves to one token leave exactly one of the written values, whole", () =>
       run(Effect.gen(function*() {
@@ -286,7 +289,7 @@ export const storeConformance = <E>(
             assert.isTrue(Buffer.from((yield* findBytes(t))!).equals(Buffer.from(data)))
           }
         })),
-      { timeout: 120_000 }
+      120_000
     )
 
     // ---- load / saveIf / touch: versions and atomicity ----
