@@ -347,6 +347,7 @@ export const userSessionsScenarios: ReadonlyArray<Scenario> = [
       }
       const all = Array.from(byUser.values()).flat()
       assert.equal(new Set(all.map((l) => l.key)).size, USERS * PER_USER)
+      assert.equal(await w.load(UserIndex.indexKey(userOf(0))), undefined, "a user's index is not a session")
 
       const target = userOf(500)
       const mine = byUser.get(target)!
@@ -434,22 +435,26 @@ export const userSessionsScenarios: ReadonlyArray<Scenario> = [
       const httpWrite = call(w, "/set?k=cart&v=socks&gate=ann-write", viaHttp)
       const httpRenewing = call(w, "/renew?gate=ann-renew", httpRenew)
       const httpBob = call(w, "/set?k=cart&v=shoes&gate=bob-write", bobViaHttp)
-      await Promise.all(["ann-write", "ann-renew", "bob-write"].map((g) => w.gates.arrived(g)))
+      const held = ["ann-write", "ann-renew", "bob-write"]
+      await Promise.all(held.map((g) => w.gates.arrived(g)))
+      try {
+        assert.equal(await w.revokeAll("ann"), 5)
+        assert.deepEqual(await w.list("ann"), [])
 
-      assert.equal(await w.revokeAll("ann"), 5)
-      assert.deepEqual(await w.list("ann"), [])
-
-      // the in-flight requests go on: they write, renew, or (read-only) extend the idle timeout at commit
-      await w.wait(w.clock === "test" ? 1_000 : 50)
-      await writer.set("cart", "hat")
-      await renewer.renew()
-      await renewer.set("cart", "scarf")
-      await bobs.set("cart", "boots")
-      assert.deepEqual(await writer.commit(), { _tag: "Unchanged" }, "the writer's commit sets no cookie")
-      assert.deepEqual(await renewer.commit(), { _tag: "Unchanged" }, "the renewer's commit sets no cookie")
-      assert.deepEqual(await reader.commit(), { _tag: "Unchanged" }, "the reader's commit sets no cookie")
-      assert.deepEqual(await bobs.commit(), { _tag: "SetCookie", token: bob.token }, "bob's request is saved")
-      for (const g of ["ann-write", "ann-renew", "bob-write"]) w.gates.release(g)
+        // the in-flight requests go on: they write, renew, or (read-only) extend the idle timeout at commit
+        await w.wait(w.clock === "test" ? 1_000 : 50)
+        await writer.set("cart", "hat")
+        await renewer.renew()
+        await renewer.set("cart", "scarf")
+        await bobs.set("cart", "boots")
+        assert.deepEqual(await writer.commit(), { _tag: "Unchanged" }, "the writer's commit sets no cookie")
+        assert.deepEqual(await renewer.commit(), { _tag: "Unchanged" }, "the renewer's commit sets no cookie")
+        assert.deepEqual(await reader.commit(), { _tag: "Unchanged" }, "the reader's commit sets no cookie")
+        assert.deepEqual(await bobs.commit(), { _tag: "SetCookie", token: bob.token }, "bob's request is saved")
+      } finally {
+        // (also when an assertion failed: a request held at a gate would hold the server's shutdown)
+        for (const g of held) w.gates.release(g)
+      }
       const [annWrote, annRenewed, bobWrote] = await Promise.all([httpWrite, httpRenewing, httpBob])
       for (const [what, reply] of [["write", annWrote], ["renew", annRenewed]] as const) {
         assert.equal(reply.status, 200, `ann's in-flight HTTP ${what}`)
@@ -593,7 +598,8 @@ export const userSessionsScenarios: ReadonlyArray<Scenario> = [
     }
   },
   {
-    name: "5. through HTTP: renew keeps the binding under the new key; setUser again moves it; destroy unbinds it",
+    name:
+      "5. renew keeps the binding under the new key; setUser again (with or without renew) moves it; destroy unbinds it",
     run: async (w) => {
       const token = await httpLogin(w, "ann", "firefox")
       const listed = await w.list("ann")
@@ -610,12 +616,61 @@ export const userSessionsScenarios: ReadonlyArray<Scenario> = [
       assert.deepEqual(await w.list("ann"), [], "logging in as bob moved the session off ann")
       assert.deepEqual((await w.list("bob")).map((s) => s.key), [storeKey(moved)])
 
+      // setUser alone (no renew) moves the session under the same key
+      const rebinding = w.begin(moved)
+      await rebinding.read()
+      await rebinding.setUser("cy", { agent: "safari" })
+      assert.deepEqual(await rebinding.commit(), { _tag: "SetCookie", token: moved })
+      assert.deepEqual(await w.list("bob"), [], "setUser moved the session off bob")
+      const cys = await w.list("cy")
+      assert.deepEqual(cys.map((s) => [s.key, s.info]), [[storeKey(moved), { agent: "safari" }]])
+      assert.equal(await w.revokeAll("bob"), 0, "revoking bob's sessions does not end cy's")
+      assert.deepEqual((await visit(w, moved)).seen.user, "cy")
+
       const request = w.begin(moved)
       await request.read()
       await request.destroy()
       assert.deepEqual(await request.commit(), { _tag: "ExpireCookie" })
-      assert.deepEqual(await w.list("bob"), [])
+      assert.deepEqual(await w.list("cy"), [])
       assert.deepEqual(await w.sessions(), [])
+    }
+  },
+  {
+    name:
+      `6. a user with more sessions than the index compacts at (${UserIndex.COMPACT_AT}): every live one is listed ` +
+      "and revoked; the ended ones are dropped",
+    run: async (w) => {
+      // on the TestClock, logins a prune delay apart: adding to a full index then checks its members' sessions
+      const step = w.clock === "test" ? UserIndex.PRUNE_AFTER + 1 : 0
+      const logins: Array<Login> = []
+      const ended: Array<Login> = []
+      for (let i = 0; i < UserIndex.COMPACT_AT + 8; i++) {
+        await w.wait(step)
+        const l = await login(w, "ann", { agent: `device ${i}` })
+        if (i % 4 === 1) {
+          // a logout right after
+          const request = w.begin(l.token)
+          await request.read()
+          await request.destroy()
+          assert.deepEqual(await request.commit(), { _tag: "ExpireCookie" })
+          ended.push(l)
+        } else logins.push(l)
+      }
+      await assertListed(w, "ann", logins)
+      assert.equal(await w.revokeAll("ann"), logins.length)
+      assert.deepEqual(await w.list("ann"), [])
+      for (const l of [...logins, ...ended]) assert.equal(await w.raw(l.key), undefined)
+    }
+  },
+  {
+    name: "7. twenty logins of one user at once (each adding to the same index) are all listed, and all revoked",
+    // (their index writes conflict on FileStore and Redis, whose operations suspend; a MemStore commit runs through)
+    run: async (w) => {
+      const logins = await Promise.all(Array.from({ length: 20 }, (_, i) => login(w, "ann", { agent: `tab ${i}` })))
+      const listed = await w.list("ann")
+      assert.deepEqual(listed.map((s) => s.key).sort(), logins.map((l) => l.key).sort())
+      assert.equal(await w.revokeAll("ann"), 20)
+      for (const l of logins) await assertGone(w, l, "a session logged in concurrently")
     }
   }
 ]
