@@ -8,12 +8,23 @@
  *
  * @example
  * ```ts
- * import { HttpServer } from "@effect/platform"
+ * import { HttpRouter, HttpServer, HttpServerResponse } from "@effect/platform"
  * import { NodeHttpServer } from "@effect/platform-node"
  * import { assert, it } from "@effect/vitest"
- * import { Effect, Layer, TestClock } from "effect"
+ * import { Effect, Layer, Option, Schema, TestClock } from "effect"
+ * import { HttpSession, Session } from "effect-session"
  * import * as SessionTest from "effect-session/testing"
- * import { app } from "../src/app.js" // POST /login sets the user, GET /me answers it
+ *
+ * // the app under test: POST /login sets the user, GET /me answers it
+ * const User = Session.key("user", Schema.String)
+ * const app = HttpRouter.empty.pipe(
+ *   HttpRouter.post("/login", Effect.as(Session.set(User, "ada"), HttpServerResponse.empty())),
+ *   HttpRouter.get(
+ *     "/me",
+ *     Effect.map(Session.get(User), (user) => HttpServerResponse.text(Option.getOrElse(user, () => "nobody")))
+ *   ),
+ *   HttpSession.middleware
+ * )
  *
  * const Server = HttpServer.serve(app).pipe(
  *   Layer.provideMerge(NodeHttpServer.layerTest),

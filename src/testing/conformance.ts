@@ -71,10 +71,11 @@ const written = (answer: Option.Option<string>): string => {
  *
  * @example
  * ```ts
+ * import { MemStore } from "effect-session"
  * import { storeConformance } from "effect-session/testing"
- * import * as MyStore from "../src/MyStore.js"
  *
- * storeConformance("MyStore", () => MyStore.layer({ prefix: `test-${crypto.randomUUID()}:` }), { clock: "live" })
+ * // your engine's layer in place of MemStore's: a fresh, empty store at each call
+ * storeConformance("MemStore", () => MemStore.layer(), { clock: "test" })
  * ```
  *
  * @since 0.2.0

@@ -10,11 +10,22 @@
  * ```ts
  * import { NodeHttpServer } from "@effect/platform-node"
  * import { assert, it } from "@effect/vitest"
- * import { Effect, Layer } from "effect"
- * import { HttpRouter } from "effect/http"
- * import { TestClock } from "effect/testing"
+ * import { Effect, Layer, Option, Schema } from "effect"
+ * import { HttpSession, Session } from "effect-session"
  * import * as SessionTest from "effect-session/testing"
- * import { App } from "../src/App.js" // POST /login sets the user, GET /me answers it
+ * import { HttpRouter, HttpServerResponse } from "effect/http"
+ * import { TestClock } from "effect/testing"
+ *
+ * // the app under test: POST /login sets the user, GET /me answers it
+ * const User = Session.key("user", Schema.String)
+ * const App = HttpRouter.addAll([
+ *   HttpRouter.route("POST", "/login", Effect.as(Session.set(User, "ada"), HttpServerResponse.empty())),
+ *   HttpRouter.route(
+ *     "GET",
+ *     "/me",
+ *     Effect.map(Session.get(User), (user) => HttpServerResponse.text(Option.getOrElse(user, () => "nobody")))
+ *   )
+ * ]).pipe(Layer.provide(HttpSession.layerRouter))
  *
  * const Server = HttpRouter.serve(App, { disableLogger: true }).pipe(
  *   Layer.provideMerge(NodeHttpServer.layerTest),
