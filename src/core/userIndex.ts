@@ -142,7 +142,7 @@ function* prune(ikey: string, index: Index, drop: ReadonlySet<string>): Generato
   }
 }
 
-/** The live sessions bound to `user`, oldest first; prunes the index of the others. @internal */
+/** The live sessions bound to `user`, oldest first (by creation); prunes the index of the others. @internal */
 export function* list(
   user: string,
   now: number,
@@ -158,7 +158,9 @@ export function* list(
     else if (now - added >= PRUNE_AFTER) drop.add(key)
   }
   yield* prune(ikey, index, drop)
-  return sessions
+  // oldest first by creation (a renewed or moved session keeps its creation time but is re-added at the end of the
+  // index); records of older releases without one come first, in index order (the sort is stable)
+  return sessions.sort((a, b) => (a.created ?? 0) - (b.created ?? 0))
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * A store keeping the contract (load / saveIf / touch / delete with versions), in a map: what the core's command
  * generators run against in the core tests. The engines themselves are tested against the same contract by the
- * conformance suite (test/conformance.ts).
+ * conformance suite (src/testing/conformance.ts).
  */
 import * as Codec from "../../src/core/codec.js"
 import type { Answer, Command } from "../../src/core/commit.js"

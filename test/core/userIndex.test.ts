@@ -60,6 +60,16 @@ describe("a user's sessions", () => {
     assert.deepStrictEqual(list(store, "nobody"), [])
   })
 
+  it("the list is oldest first by creation, also after a renew re-adds a session at the end of the index", () => {
+    const store = new ModelStore()
+    const a = login(store, "ann", NOW)
+    const b = login(store, "ann", NOW + 1000)
+    const renewed = requestOf(store, a, (s) => s.renew(NOW + 2000), NOW + 2000)!
+    const sessions = list(store, "ann", NOW + 3000)
+    assert.deepStrictEqual(sessions.map((s) => s.key), [keyOf(renewed), keyOf(b)])
+    assert.deepStrictEqual(sessions.map((s) => s.created), [NOW, NOW + 1000])
+  })
+
   it("the index is written before the session: a bound session is always listed", () => {
     const state = new SessionState(config, undefined)
     state.loadFrom(undefined, NOW)
