@@ -407,8 +407,8 @@ export interface SessionManagerService {
   readonly options: ResolvedSessionOptions
   readonly begin: (cookieValue: string | undefined) => SessionHandle
   /**
-   * The live sessions bound to `userId` (`Session.setUser`), oldest first (by `createdAt`), read through the user's index: the cost
-   * grows with the user's own sessions, not with the store.
+   * The live sessions bound to `userId` (`Session.setUser`), oldest first (by `createdAt`), read through the
+   * user's index: the cost grows with the user's own sessions, not with the store.
    *
    * @since 1.0.0
    */
