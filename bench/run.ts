@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: effect-session against its Node peers, side by side, on this machine, with the targets of
- * issue 6 (Effect 3 line) and issue 12 (Effect 4 line). Prints a table per section and writes them all to
+ * issue 6 (Effect 3 line) and issue 12 (Effect 4 line); and, on both lines, the costs of issue 13's per-key merge
+ * commit against the previous implementation (a git worktree of an older commit, run in the same run) and of
+ * issue 15's user index against the size of the store. Prints a table per section and writes them all to
  * `bench/results/latest.md`.
  *
- *   npm run bench                      # the full run (about 16 minutes on 2 quiet cores)
+ *   npm run bench                      # the full run (about 25 minutes on 2 quiet cores)
  *   npm run bench -- --quick           # a smoke run (1 to 2 minutes): small sizes, short runs, one round
- *   npm run bench -- --only=store,http # some sections: store, http, memory, file
+ *   npm run bench -- --only=store,http # some sections: store, http, memory, file, concurrent, users
  *   npm run bench -- --out=path.md     # write the results elsewhere
  *   npm run bench -- --without-effect4 # the Effect 3 line only (no Node 22 needed)
  *
@@ -24,14 +26,16 @@ import { pathToFileURL } from "node:url"
 import { benchPath, nodeVersion } from "./lib/child.js"
 import { buildEffect4, effect4Engines, effect4HasHttp } from "./lib/effect4.js"
 import { checks, makeTable, renderTable, type Table } from "./lib/table.js"
+import { runConcurrent } from "./sections/concurrent.js"
 import { runFile } from "./sections/file.js"
 import { runHttp } from "./sections/http.js"
 import { runMemory } from "./sections/memory.js"
 import { type Effect4Run, runStoreGroup } from "./sections/store.js"
+import { runUsers } from "./sections/users.js"
 import { GROUP_IDS } from "./store/groups.js"
 
-export type SectionId = "store" | "http" | "memory" | "file"
-const SECTIONS: ReadonlyArray<SectionId> = ["store", "http", "memory", "file"]
+export type SectionId = "store" | "http" | "memory" | "file" | "concurrent" | "users"
+const SECTIONS: ReadonlyArray<SectionId> = ["store", "http", "memory", "file", "concurrent", "users"]
 
 export interface Options {
   readonly quick: boolean
@@ -73,13 +77,17 @@ export const settingsFor = (quick: boolean) =>
       store: { sessions: 500, ops: 5_000, rounds: 1, limitMs: 300, warmupOps: 500 },
       http: { connections: 50, duration: 0.5, warmup: 0, rounds: 1 },
       memory: { sessions: 10_000, sweepRuns: 1, watchMs: 100 },
-      file: { sessions: 10_000, openRuns: 1 }
+      file: { sessions: 10_000, openRuns: 1 },
+      concurrent: { connections: 50, duration: 0.5, warmup: 0, rounds: 1, writers: 16, burstSeconds: 0.3 },
+      users: { small: 1_000, big: 100_000, users: 20, warmupUsers: 5 }
     }
     : {
       store: { sessions: 10_000, ops: 100_000, rounds: 3, limitMs: 5_000, warmupOps: 20_000 },
       http: { connections: 50, duration: 6, warmup: 2, rounds: 3 },
       memory: { sessions: 1_000_000, sweepRuns: 2, watchMs: 2_000 },
-      file: { sessions: 1_000_000, openRuns: 3 }
+      file: { sessions: 1_000_000, openRuns: 3 },
+      concurrent: { connections: 50, duration: 2, warmup: 1, rounds: 5, writers: 16, burstSeconds: 1.5 },
+      users: { small: 1_000, big: 1_000_000, users: 100, warmupUsers: 10 }
     }
 
 const git = (...args: Array<string>): string | undefined => {
@@ -100,13 +108,16 @@ const machine = (): string => {
 }
 
 const summaryTable = (): Table => {
-  const table = makeTable("Summary: the targets of issues 6 (Effect 3 line) and 12 (Effect 4 line)", [
-    "section",
-    "target",
-    "measured",
-    "required",
-    "result"
-  ])
+  const table = makeTable(
+    "Summary: the targets of issues 6 (Effect 3 line), 12 (Effect 4 line), 13 and 15 (both lines)",
+    [
+      "section",
+      "target",
+      "measured",
+      "required",
+      "result"
+    ]
+  )
   for (const check of checks) table.rows.push([check.section, check.what, check.measured, check.target, check.verdict])
   const missed = checks.filter((c) => c.verdict === "MISS").length
   table.notes.push(`${checks.length - missed} of ${checks.length} targets met.`)
@@ -176,6 +187,14 @@ export const main = async (argv: ReadonlyArray<string>): Promise<void> => {
   if (options.only.includes("file")) {
     log("\n== 4. FileStore log")
     show(await runFile({ ...settings.file, log }, effect4))
+  }
+  if (options.only.includes("concurrent")) {
+    log("\n== 5. concurrent requests (issue 13)")
+    for (const table of await runConcurrent({ ...settings.concurrent, log }, effect4)) show(table)
+  }
+  if (options.only.includes("users")) {
+    log("\n== 6. a user's sessions (issue 15)")
+    show(await runUsers({ ...settings.users, log }, effect4))
   }
   const summary = summaryTable()
   show(summary)

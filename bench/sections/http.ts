@@ -9,14 +9,13 @@
  * Every server is warmed up first, then the rounds measure the servers in alternation (each round starts from a
  * different server), so drift of the machine hits all of them alike.
  */
-import { type ChildProcess, fork, spawn } from "node:child_process"
 import { mkdtemp, rm } from "node:fs/promises"
-import * as Net from "node:net"
 import { tmpdir } from "node:os"
 import * as Path from "node:path"
 import { RedisServer } from "../../test/helpers/redis.js"
-import type { LoadRequest, LoadResult } from "../children/loader.js"
-import { benchPath, killOnExit, type Line, NODE_IMPORTS, nodeFor, scriptPath } from "../lib/child.js"
+import type { LoadResult } from "../children/loader.js"
+import { type Line, NODE_IMPORTS, nodeFor, scriptPath } from "../lib/child.js"
+import { createSessions, type Launch, Loader, type Running, startServers, stopServer } from "../lib/httpServers.js"
 import { max, median, min } from "../lib/stats.js"
 import { atLeast, checkCells, fmtLatency, fmtRange, fmtRate, makeTable, type Table, type Target } from "../lib/table.js"
 import type { Effect4Engine } from "../store/groups.js"
@@ -144,131 +143,12 @@ const COMPARISONS: ReadonlyArray<{ readonly server: string; readonly against: st
 
 const PATHS = ["/get", "/put"] as const
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
-
-interface Running {
-  readonly spec: ServerSpec
-  readonly base: string
-  readonly child: ChildProcess
-  readonly output: () => string
-  cookies: ReadonlyArray<string>
-}
-
-const startServer = async (spec: ServerSpec, ctx: Context): Promise<Running> => {
-  const port = await freePort()
-  const child = spawn(nodeFor(spec.line), [...NODE_IMPORTS, scriptPath(spec.line, `servers/${spec.script}`)], {
-    env: { ...process.env, ...spec.env(ctx), PORT: String(port) },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  killOnExit(child)
-  let output = ""
-  child.stdout!.on("data", (chunk) => (output += chunk))
-  child.stderr!.on("data", (chunk) => (output += chunk))
-  const base = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 90_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${spec.name} exited early:\n${output}`)
-    try {
-      const response = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) })
-      if (response.ok) break
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL")
-      throw new Error(`${spec.name} did not start:\n${output}`)
-    }
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  return { spec, base, child, output: () => output, cookies: [] }
-}
-
-const stopServer = (server: Running): Promise<void> =>
-  new Promise((resolve) => {
-    if (server.child.exitCode !== null || server.child.signalCode !== null) return resolve()
-    const timer = setTimeout(() => server.child.kill("SIGKILL"), 5000)
-    server.child.once("exit", () => {
-      clearTimeout(timer)
-      resolve()
-    })
-    server.child.kill("SIGTERM")
-  })
-
-/** Creates one session per connection with `/put` and checks that `/get` reads it back. */
-const createSessions = async (server: Running, count: number): Promise<ReadonlyArray<string>> => {
-  const cookies: Array<string> = []
-  for (let i = 0; i < count; i++) {
-    const response = await fetch(`${server.base}/put`)
-    const setCookie = response.headers.getSetCookie()[0]
-    await response.text()
-    if (!response.ok || setCookie === undefined) {
-      throw new Error(`${server.spec.name}: /put answered ${response.status} without a cookie\n${server.output()}`)
-    }
-    cookies.push(setCookie.split(";")[0]!)
-  }
-  const check = await fetch(`${server.base}/get`, { headers: { cookie: cookies[0]! } })
-  const body = await check.text()
-  if (body !== "Hello world!\n") throw new Error(`${server.spec.name}: /get answered ${JSON.stringify(body)}`)
-  return cookies
-}
-
-/** The load generator process. */
-class Loader {
-  private next = 0
-  private readonly waiting = new Map<number, { resolve: (r: LoadResult) => void; reject: (e: Error) => void }>()
-  private constructor(private readonly child: ChildProcess) {
-    child.on("message", (message: { type: string; result?: LoadResult; id?: number; error?: string }) => {
-      if (message.type === "result") {
-        this.waiting.get(message.result!.id)?.resolve(message.result!)
-        this.waiting.delete(message.result!.id)
-      } else if (message.type === "error") {
-        this.waiting.get(message.id!)?.reject(new Error(message.error))
-        this.waiting.delete(message.id!)
-      }
-    })
-    child.once("exit", () => {
-      for (const { reject } of this.waiting.values()) reject(new Error("the load generator exited"))
-      this.waiting.clear()
-    })
-  }
-
-  static start(): Promise<Loader> {
-    return new Promise((resolve, reject) => {
-      const child = fork(benchPath("children/loader.ts"), [], {
-        execArgv: [...NODE_IMPORTS],
-        stdio: ["ignore", "inherit", "inherit", "ipc"]
-      })
-      killOnExit(child)
-      child.once("message", () => resolve(new Loader(child)))
-      child.once("exit", (code) => reject(new Error(`the load generator exited with ${code}`)))
-    })
-  }
-
-  load(request: Omit<LoadRequest, "type" | "id">): Promise<LoadResult> {
-    const id = this.next++
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject })
-      this.child.send({ ...request, type: "load", id })
-    })
-  }
-
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.child.exitCode !== null) return resolve()
-      this.child.once("exit", () => resolve())
-      this.child.send({ type: "exit" })
-      setTimeout(() => this.child.kill("SIGKILL"), 5000).unref()
-    })
-  }
-}
+/** A server of this section: its script on its line's Node. */
+const launch = (ctx: Context) => (spec: ServerSpec): Launch => ({
+  node: nodeFor(spec.line),
+  args: [...NODE_IMPORTS, scriptPath(spec.line, `servers/${spec.script}`)],
+  env: spec.env(ctx)
+})
 
 export const runHttp = async (settings: HttpSettings, effect4: Effect4Run | undefined): Promise<Table> => {
   const { log } = settings
@@ -277,28 +157,13 @@ export const runHttp = async (settings: HttpSettings, effect4: Effect4Run | unde
   const { mkdir } = await import("node:fs/promises")
   for (const folder of ["effect3", "effect4", "express"]) await mkdir(Path.join(dir, folder))
   const redis = await RedisServer.start()
-  const running: Array<Running> = []
+  const running: Array<Running<ServerSpec>> = []
   let loader: Loader | undefined
   try {
     const ctx: Context = { dir, redisUrl: redis.url }
     log(`  starting ${SPECS.length} servers and the load generator`)
-    // a few at a time: a dozen Node processes compiling TypeScript at once on a small machine start slowly
-    const queue = [...SPECS]
-    const starter = async () => {
-      for (let spec = queue.shift(); spec !== undefined; spec = queue.shift()) {
-        try {
-          const server = await startServer(spec, ctx)
-          running.push(server)
-          log(`  ${spec.name}: up at ${server.base}`)
-        } catch (error) {
-          queue.length = 0
-          throw error
-        }
-      }
-    }
-    await Promise.all(Array.from({ length: 3 }, starter))
     // the rounds go through the servers in the table's order
-    running.sort((a, b) => SPECS.indexOf(a.spec) - SPECS.indexOf(b.spec))
+    await startServers(SPECS, launch(ctx), running, log)
     loader = await Loader.start()
     log(`  creating ${settings.connections} sessions per server`)
     for (const server of running) {
@@ -306,7 +171,7 @@ export const runHttp = async (settings: HttpSettings, effect4: Effect4Run | unde
         ? []
         : await createSessions(server, settings.connections)
     }
-    const measure = (server: Running, path: string, duration: number) =>
+    const measure = (server: Running<ServerSpec>, path: string, duration: number) =>
       loader!.load({
         url: server.base + path,
         connections: settings.connections,

@@ -12,6 +12,9 @@
  *   demand, so that a server runs as soon as its engine exists on the branch.
  * - `BENCH_MODE=plain`: the same routes answering the same bodies without sessions (the ceiling of what the session
  *   layer costs).
+ * - `BENCH_MODE=keys`: the session routes plus `/set?k=<name>` (sets the session key `<name>`) and `/keys` (the
+ *   session's key names, comma-separated), for the conflict workload of issue 13 (`bench/sections/concurrent.ts`);
+ *   nothing newer than the line's first API, so the section also runs it on the previous implementation.
  *
  * Both are served by `HttpRouter.serve` on `@effect/platform-node`'s `NodeHttpServer`, without the request logger
  * that `HttpRouter.serve` adds by default (logging every request would measure the console; the Effect 3 server
@@ -22,6 +25,7 @@ import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import * as Effect from "effect/Effect"
 import * as HttpRouter from "effect/http/HttpRouter"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -46,6 +50,23 @@ const SessionRoutes = HttpRouter.addAll([
     "/get",
     Effect.map(Session.get(Message), (message) => HttpServerResponse.text(Option.getOrElse(message, () => "") + "\n"))
   )
+]).pipe(Layer.provide(HttpSession.layerRouter))
+
+const keyName = Effect.map(
+  HttpServerRequest.HttpServerRequest,
+  (request) => new URL(request.url, "http://localhost").searchParams.get("k") ?? ""
+)
+
+const KeyRoutes = HttpRouter.addAll([
+  HttpRouter.route(
+    "GET",
+    "/set",
+    Effect.flatMap(
+      keyName,
+      (name) => Effect.as(Session.set(Session.key(name, Schema.String), "1"), HttpServerResponse.text("OK\n"))
+    )
+  ),
+  HttpRouter.route("GET", "/keys", Effect.map(Session.keys, (names) => HttpServerResponse.text(`${names.join(",")}\n`)))
 ]).pipe(Layer.provide(HttpSession.layerRouter))
 
 const PlainRoutes = HttpRouter.addAll([
@@ -77,7 +98,12 @@ const options = { disableLogger: true, disableListenLog: true } as const
 
 const served = process.env.BENCH_MODE === "plain"
   ? HttpRouter.serve(Layer.mergeAll(PlainRoutes, HealthRoute), options)
-  : HttpRouter.serve(Layer.mergeAll(SessionRoutes, HealthRoute), options).pipe(
+  : HttpRouter.serve(
+    process.env.BENCH_MODE === "keys"
+      ? Layer.mergeAll(SessionRoutes, KeyRoutes, HealthRoute)
+      : Layer.mergeAll(SessionRoutes, HealthRoute),
+    options
+  ).pipe(
     Layer.provide(Session.layer()),
     Layer.provide(await storeLayer())
   )
