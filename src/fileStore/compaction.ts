@@ -54,6 +54,8 @@ export const make = (
   let running: Running | undefined
   /** After a failed compaction, the log size below which no automatic one is tried again. */
   let retryAt = 0
+  /** The bytes the last compaction copied from the tail (written while it ran). */
+  let tailCopied = 0
 
   const run = Effect.gen(function*() {
     const now = yield* Clock.currentTimeMillis
@@ -61,6 +63,7 @@ export const make = (
     // it also has its record in the tail [snapshotEnd, log.end), copied after them.
     const entries = Array.from(index.entries.values())
     const snapshotEnd = log.end
+    tailCopied = 0
     // a rewrite from memory (the log was truncated or replaced) installs another file: this compaction then stops
     const generation = log.generation
     const superseded = () => log.generation !== generation
@@ -86,6 +89,7 @@ export const make = (
         const to = log.end
         yield* copyRange(source, file, copied, to, "compact")
         written += to - copied
+        tailCopied += to - copied
         copied = to
       }
 
@@ -97,6 +101,7 @@ export const make = (
         if (to > copied) {
           yield* copyRange(source, file, copied, to, "compact")
           written += to - copied
+          tailCopied += to - copied
         }
         yield* file.sync
         yield* fs.rename(tmpPath, path)
@@ -137,7 +142,11 @@ export const make = (
       Effect.flatMap((exit) =>
         Effect.suspend(() => {
           if (running === current) running = undefined
-          return Deferred.done(current.done, exit)
+          // the writes made while it ran (the tail it copied) may leave the log at twice the live data again:
+          // check once more now, rather than at the next write, which may never come (a compaction that copied no
+          // tail leaves nothing to gain: no second one)
+          const settled = Deferred.done(current.done, exit)
+          return exit._tag === "Success" && tailCopied > 0 ? Effect.zipRight(settled, maybeCompact) : settled
         })
       ),
       Effect.onInterrupt(() => Deferred.interrupt(current.done)),
