@@ -17,13 +17,16 @@
  *
  * @internal
  */
-import { createHash } from "node:crypto"
+import * as Crypto from "node:crypto"
 import type { Client } from "./redisCluster.js"
 import { RedisFailure } from "./redisErrors.js"
 import { copyReply } from "./redisKeys.js"
 
 /** The version of `bytes`: their SHA-1, in lower-case hex (what Redis' `redis.sha1hex` answers). @internal */
-export const versionOf = (bytes: Uint8Array): string => createHash("sha1").update(bytes).digest("hex")
+export const versionOf: (bytes: Uint8Array) => string = typeof Crypto.hash === "function"
+  // the one-shot digest (Node 20.12+) makes no Hash object: about twice as fast for a session's bytes
+  ? (bytes) => Crypto.hash("sha1", bytes, "hex")
+  : (bytes) => Crypto.createHash("sha1").update(bytes).digest("hex")
 
 /** A Lua script and its SHA-1, the name `EVALSHA` knows it by. @internal */
 export interface Script {
@@ -31,7 +34,7 @@ export interface Script {
   readonly sha: string
 }
 
-const script = (lua: string): Script => ({ lua, sha: createHash("sha1").update(lua).digest("hex") })
+const script = (lua: string): Script => ({ lua, sha: Crypto.createHash("sha1").update(lua).digest("hex") })
 
 /**
  * `load`: `false` (a nil reply) when there is no live entry, else `{value, pttl}` (`pttl` -1: the key has no TTL,
