@@ -7,6 +7,26 @@ import { type ChildProcess, fork, spawn } from "node:child_process"
 import * as Net from "node:net"
 import type { BurstRequest, BurstResult, LoadRequest, LoadResult } from "../children/loader.js"
 import { benchPath, killOnExit, NODE_IMPORTS } from "./child.js"
+import { median } from "./stats.js"
+import { fmtLatency, fmtRange, fmtRate } from "./table.js"
+
+/**
+ * The cells every HTTP table starts a row with, from one server's rounds on one path: server, path, median req/s,
+ * their range, median p50 and p99, and the count of bad answers (errors, non-2xx, wrong body).
+ */
+export const loadCells = (name: string, path: string, rounds: ReadonlyArray<LoadResult>): Array<string> => {
+  const rates = rounds.map((r) => r.requestsPerSec)
+  const bad = rounds.reduce((n, r) => n + r.errors + r.non2xx + r.mismatches, 0)
+  return [
+    name,
+    path,
+    fmtRate(median(rates)),
+    fmtRange(rates),
+    fmtLatency(median(rounds.map((r) => r.p50))),
+    fmtLatency(median(rounds.map((r) => r.p99))),
+    String(bad)
+  ]
+}
 
 /** How a server process starts: its Node, its arguments (imports and script), extra environment, folder. */
 export interface Launch {

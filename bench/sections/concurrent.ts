@@ -20,7 +20,15 @@ import * as Path from "node:path"
 import { RedisServer } from "../../test/helpers/redis.js"
 import type { BurstResult, LoadResult } from "../children/loader.js"
 import { type Line, NODE_IMPORTS, nodeFor, scriptPath } from "../lib/child.js"
-import { createSessions, type Launch, Loader, type Running, startServers, stopServer } from "../lib/httpServers.js"
+import {
+  createSessions,
+  type Launch,
+  loadCells,
+  Loader,
+  type Running,
+  startServers,
+  stopServer
+} from "../lib/httpServers.js"
 import { checkoutPrevious, type Previous } from "../lib/previous.js"
 import { median } from "../lib/stats.js"
 import {
@@ -250,17 +258,7 @@ const loadTable = (
     for (const path of PATHS) {
       for (const spec of [current, old]) {
         const rounds = loads.get(`${spec.name} ${path}`) ?? []
-        const rates = rounds.map((r) => r.requestsPerSec)
-        const bad = rounds.reduce((n, r) => n + r.errors + r.non2xx + r.mismatches, 0)
-        const measured = [
-          spec.name,
-          path,
-          fmtRate(median(rates)),
-          fmtRange(rates),
-          fmtLatency(median(rounds.map((r) => r.p50))),
-          fmtLatency(median(rounds.map((r) => r.p99))),
-          String(bad)
-        ]
+        const measured = loadCells(spec.name, path, rounds)
         if (spec !== current) {
           table.rows.push([...measured, "", "", ""])
           continue

@@ -15,9 +15,17 @@ import * as Path from "node:path"
 import { RedisServer } from "../../test/helpers/redis.js"
 import type { LoadResult } from "../children/loader.js"
 import { type Line, NODE_IMPORTS, nodeFor, scriptPath } from "../lib/child.js"
-import { createSessions, type Launch, Loader, type Running, startServers, stopServer } from "../lib/httpServers.js"
-import { max, median, min } from "../lib/stats.js"
-import { atLeast, checkCells, fmtLatency, fmtRange, fmtRate, makeTable, type Table, type Target } from "../lib/table.js"
+import {
+  createSessions,
+  type Launch,
+  loadCells,
+  Loader,
+  type Running,
+  startServers,
+  stopServer
+} from "../lib/httpServers.js"
+import { max, min } from "../lib/stats.js"
+import { atLeast, checkCells, fmtRate, makeTable, type Table, type Target } from "../lib/table.js"
 import type { Effect4Engine } from "../store/groups.js"
 import { type Effect4Run, linesNote } from "./store.js"
 
@@ -230,17 +238,7 @@ export const httpTable = (
   for (const spec of specs) {
     for (const path of PATHS) {
       const rounds = results.get(`${spec.name} ${path}`) ?? []
-      const rates = rounds.map((r) => r.requestsPerSec)
-      const bad = rounds.reduce((n, r) => n + r.errors + r.non2xx + r.mismatches, 0)
-      const measured = [
-        spec.name,
-        path,
-        fmtRate(median(rates)),
-        fmtRange(rates),
-        fmtLatency(median(rounds.map((r) => r.p50))),
-        fmtLatency(median(rounds.map((r) => r.p99))),
-        String(bad)
-      ]
+      const measured = loadCells(spec.name, path, rounds)
       const mine = COMPARISONS.filter((c) => c.server === spec.name)
       if (mine.length === 0) table.rows.push([...measured, "", "", ""])
       mine.forEach((c, i) => {
