@@ -194,9 +194,21 @@ export function* revokeAll(
       yield { _tag: "Delete", key }
       revoked++
     } else if (reading._tag === "Marker") {
-      // renewed moments ago: the renewed session is a member too, but end it here as well
-      if (reading.to !== except) yield { _tag: "Delete", key: reading.to }
-      yield { _tag: "Delete", key }
+      // renewed moments ago: the renewed session is a member too, but end it here as well, if it is still this
+      // user's (a member left from before the session moved to another user may have been renewed since: that
+      // user's session, and its marker, are not ours to end)
+      if (reading.to === except) {
+        yield { _tag: "Delete", key }
+      } else {
+        const target = read(reading.to, (yield { _tag: "Load", key: reading.to }) as Entry | undefined, now)
+        if (target._tag === "Live" && target.base.user === user) {
+          yield { _tag: "Delete", key: reading.to }
+          yield { _tag: "Delete", key }
+          revoked++
+        } else if (target._tag === "Gone") {
+          yield { _tag: "Delete", key }
+        }
+      }
     }
     // a member added moments ago may be a login still committing: kept, so that a later revoke finds it
     if (now - added >= PRUNE_AFTER) drop.add(key)
