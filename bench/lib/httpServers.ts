@@ -28,6 +28,22 @@ export const loadCells = (name: string, path: string, rounds: ReadonlyArray<Load
   ]
 }
 
+/** The progress line of one measurement: round, server (padded to `width`), path, req/s, p50, p99, bad answers. */
+export const loadLine = (
+  round: number,
+  rounds: number,
+  name: string,
+  width: number,
+  path: string,
+  result: LoadResult
+): string =>
+  `  round ${round + 1}/${rounds} ${name.padEnd(width)} ${path} ${
+    fmtRate(result.requestsPerSec).padStart(8)
+  } req/s  p50 ${result.p50} ms  p99 ${result.p99} ms` +
+  (result.errors + result.non2xx + result.mismatches > 0
+    ? `  errors ${result.errors} non-2xx ${result.non2xx} wrong body ${result.mismatches}`
+    : "")
+
 /** How a server process starts: its Node, its arguments (imports and script), extra environment, folder. */
 export interface Launch {
   readonly node: string

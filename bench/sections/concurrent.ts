@@ -25,6 +25,7 @@ import {
   type Launch,
   loadCells,
   Loader,
+  loadLine,
   type Running,
   startServers,
   stopServer
@@ -188,14 +189,7 @@ export const runConcurrent = async (
         const result = await measure(server, path, settings.duration)
         const key = `${server.spec.name} ${path}`
         loads.set(key, [...(loads.get(key) ?? []), result])
-        log(
-          `  round ${round + 1}/${settings.rounds} ${server.spec.name.padEnd(42)} ${path} ${
-            fmtRate(result.requestsPerSec).padStart(8)
-          } req/s  p50 ${result.p50} ms  p99 ${result.p99} ms` +
-            (result.errors + result.non2xx + result.mismatches > 0
-              ? `  errors ${result.errors} non-2xx ${result.non2xx} wrong body ${result.mismatches}`
-              : "")
-        )
+        log(loadLine(round, settings.rounds, server.spec.name, 42, path, result))
       }
     }
     for (let round = 0; round < settings.rounds; round++) {

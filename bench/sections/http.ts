@@ -20,6 +20,7 @@ import {
   type Launch,
   loadCells,
   Loader,
+  loadLine,
   type Running,
   startServers,
   stopServer
@@ -201,14 +202,7 @@ export const runHttp = async (settings: HttpSettings, effect4: Effect4Run | unde
           const result = await measure(server, path, settings.duration)
           const key = `${server.spec.name} ${path}`
           results.set(key, [...(results.get(key) ?? []), result])
-          log(
-            `  round ${round + 1}/${settings.rounds} ${server.spec.name.padEnd(38)} ${path} ${
-              fmtRate(result.requestsPerSec).padStart(8)
-            } req/s  p50 ${result.p50} ms  p99 ${result.p99} ms` +
-              (result.errors + result.non2xx + result.mismatches > 0
-                ? `  errors ${result.errors} non-2xx ${result.non2xx} wrong body ${result.mismatches}`
-                : "")
-          )
+          log(loadLine(round, settings.rounds, server.spec.name, 38, path, result))
         }
       }
     }
