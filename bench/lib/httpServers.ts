@@ -4,7 +4,7 @@
  * for throughput, bursts of concurrent requests on one session for the conflict workload), driven over IPC.
  */
 import { type ChildProcess, fork, spawn } from "node:child_process"
-import * as Net from "node:net"
+import { freePort } from "../../test/helpers/exampleProcess.js"
 import type { BurstRequest, BurstResult, LoadRequest, LoadResult } from "../children/loader.js"
 import { benchPath, killOnExit, NODE_IMPORTS } from "./child.js"
 import { median } from "./stats.js"
@@ -51,16 +51,6 @@ export interface Launch {
   readonly env: Record<string, string>
   readonly cwd?: string | undefined
 }
-
-export const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = Net.createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 export interface Running<S extends { readonly name: string }> {
   readonly spec: S
