@@ -1,6 +1,7 @@
 // Imports every public entry point of a built line through its own package name (Node resolves the package's
 // `exports` map), and checks that each module has exports and a .d.ts beside it, then round-trips a session
-// through the built MemStore.
+// through the built MemStore. The public declarations show no internals: no member marked `@internal` or
+// `@deprecated` in an entry point's .d.ts.
 //
 //   node scripts/check-dist.mjs                    the Effect 3 line (repository root)
 //   node scripts/check-dist.mjs packages/effect4   the Effect 4 line (run it with Node 22)
@@ -40,6 +41,10 @@ for (const [subpath, target] of Object.entries(pkg.exports)) {
     const names = Object.keys(mod)
     if (names.length === 0) throw new Error("no exports")
     if (!existsSync(types)) throw new Error(`missing ${target.types}`)
+    const internals = readFileSync(types, "utf8").match(/@internal|@deprecated/g)
+    if (internals !== null) {
+      throw new Error(`${target.types} shows ${internals.length} internal or deprecated member(s)`)
+    }
     console.log(`ok   ${pkg.name}@${pkg.version} ${specifier}: ${names.join(", ")}`)
   } catch (error) {
     failures++

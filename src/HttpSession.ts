@@ -26,13 +26,8 @@ import * as Session from "./Session.js"
  * Applies a commit's outcome to a response: the `Set-Cookie` header, `Vary: Cookie` on every response, and
  * `Cache-Control: no-cache="Set-Cookie"` on responses that set the cookie (so shared caches never store a
  * response carrying someone's session cookie).
- *
- * @deprecated Internal to the adapters; kept for compatibility and removed from the public API in 1.0.
- * @internal
- * @since 0.1.0
- * @category internals
  */
-export const applyCommit = (
+const applyCommit = (
   response: HttpServerResponse.HttpServerResponse,
   options: Session.ResolvedSessionOptions,
   result: Session.CommitResult,
@@ -101,13 +96,8 @@ const answerSessionErrors = <E, R>(
  * The shared core: starts the current request's session from its cookie and registers the commit as a
  * pre-response handler, so it runs before the response is written whether the handler succeeded or failed. A
  * commit that cannot save answers 503 (the failure is logged), instead of pretending the session was kept.
- *
- * @deprecated Internal to the adapters; kept for compatibility and removed from the public API in 1.0.
- * @internal
- * @since 0.1.0
- * @category internals
  */
-export const begin: Effect.Effect<
+const begin: Effect.Effect<
   Session.SessionService,
   never,
   Session.SessionManager | HttpServerRequest.HttpServerRequest

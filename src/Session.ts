@@ -245,10 +245,6 @@ export interface SessionKey<A, I = A> {
   readonly schema: Schema.Schema<A, I>
   /** What `get` and `pop` do with a stored value the schema cannot decode (see `KeyOptions`). Absent: `"error"`. */
   readonly onDecodeError?: "error" | "absent" | undefined
-  /** @internal */
-  readonly decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
-  /** @internal */
-  readonly encode: (a: A) => Effect.Effect<I, ParseResult.ParseError>
 }
 
 /**
@@ -294,10 +290,25 @@ export interface KeyOptions {
 export const key = <A, I>(name: string, schema: Schema.Schema<A, I>, options?: KeyOptions): SessionKey<A, I> => ({
   name,
   schema,
-  onDecodeError: options?.onDecodeError ?? "error",
-  decode: Schema.decodeUnknown(schema),
-  encode: Schema.encode(schema)
+  onDecodeError: options?.onDecodeError ?? "error"
 })
+
+/** A key's decoder and encoder, made once per key object (a key written as a literal works too). */
+interface KeyCodec<A, I> {
+  readonly decode: (u: unknown) => Effect.Effect<A, ParseResult.ParseError>
+  readonly encode: (a: A) => Effect.Effect<I, ParseResult.ParseError>
+}
+
+const keyCodecs = new WeakMap<SessionKey<any, any>, KeyCodec<any, any>>()
+
+const keyCodec = <A, I>(key: SessionKey<A, I>): KeyCodec<A, I> => {
+  let codec = keyCodecs.get(key)
+  if (codec === undefined) {
+    codec = { decode: Schema.decodeUnknown(key.schema), encode: Schema.encode(key.schema) }
+    keyCodecs.set(key, codec)
+  }
+  return codec
+}
 
 // -----------------------------------------------------------------------------
 // the session service
@@ -609,7 +620,7 @@ class RequestSession implements SessionHandle {
 
   decode<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
     return Effect.catchAll(
-      Effect.map(key.decode(encoded), Option.some),
+      Effect.map(keyCodec(key).decode(encoded), Option.some),
       (cause) =>
         key.onDecodeError === "absent"
           ? Effect.succeedNone
@@ -619,7 +630,7 @@ class RequestSession implements SessionHandle {
 
   encode<A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<I, SessionError> {
     return Effect.mapError(
-      key.encode(value),
+      keyCodec(key).encode(value),
       (cause) => new SessionError({ reason: "Encode", key: key.name, description: cause.message, cause })
     )
   }

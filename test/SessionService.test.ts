@@ -211,4 +211,22 @@ describe("Session service", () => {
       yield* first.commit
       assert.deepStrictEqual(yield* manager.begin(token).session.keys, [])
     }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
+
+  it.effect("a key written as an object literal works as one made by Session.key (a SessionKey is its name and schema)", () =>
+    Effect.gen(function*() {
+      const manager = yield* Session.SessionManager
+      const made = Session.key("at", Schema.DateFromString)
+      const literal: Session.SessionKey<Date, string> = { name: "at", schema: Schema.DateFromString }
+      const when = new Date(1_700_000_000_000)
+      const first = manager.begin(undefined)
+      yield* first.session.set(literal, when)
+      const result = yield* first.commit
+      const token = result._tag === "SetCookie" ? result.token : ""
+      const second = manager.begin(token)
+      assert.strictEqual(Option.getOrThrow(yield* second.session.get(made)).getTime(), when.getTime())
+      assert.strictEqual(Option.getOrThrow(yield* second.session.get(literal)).getTime(), when.getTime())
+      const wrong = yield* Effect.flip(second.session.set(literal, "not a date" as unknown as Date))
+      assert.strictEqual(wrong.reason, "Encode")
+      assert.strictEqual(wrong.key, "at")
+    }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
 })

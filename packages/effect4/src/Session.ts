@@ -242,10 +242,6 @@ export interface SessionKey<A, I = A> {
   readonly schema: Schema.Codec<A, I>
   /** What `get` and `pop` do with a stored value the schema cannot decode (see `KeyOptions`). Absent: `"error"`. */
   readonly onDecodeError?: "error" | "absent" | undefined
-  /** @internal */
-  readonly decode: (u: unknown) => Effect.Effect<A, Schema.SchemaError>
-  /** @internal */
-  readonly encode: (a: A) => Effect.Effect<I, Schema.SchemaError>
 }
 
 /**
@@ -288,18 +284,31 @@ export interface KeyOptions {
  * @since 1.0.0
  * @category keys
  */
-export const key = <A, I>(name: string, schema: Schema.Codec<A, I>, options?: KeyOptions): SessionKey<A, I> => {
-  // Effect 4 schemas of non-JSON types (DateTimeUtc, Date, Option...) encode to the value itself: their canonical
-  // JSON codec is what a session stores, so that every value `set` accepts can be read back (a `...FromString`
-  // schema keeps its string form, as on the Effect 3 line)
-  const codec = Schema.toCodecJson(schema) as unknown as Schema.Codec<A, I>
-  return {
-    name,
-    schema,
-    onDecodeError: options?.onDecodeError ?? "error",
-    decode: Schema.decodeUnknownEffect(codec),
-    encode: Schema.encodeEffect(codec)
+export const key = <A, I>(name: string, schema: Schema.Codec<A, I>, options?: KeyOptions): SessionKey<A, I> => ({
+  name,
+  schema,
+  onDecodeError: options?.onDecodeError ?? "error"
+})
+
+/** A key's decoder and encoder, made once per key object (a key written as a literal works too). */
+interface KeyCodec<A, I> {
+  readonly decode: (u: unknown) => Effect.Effect<A, Schema.SchemaError>
+  readonly encode: (a: A) => Effect.Effect<I, Schema.SchemaError>
+}
+
+const keyCodecs = new WeakMap<SessionKey<any, any>, KeyCodec<any, any>>()
+
+const keyCodec = <A, I>(key: SessionKey<A, I>): KeyCodec<A, I> => {
+  let codec = keyCodecs.get(key)
+  if (codec === undefined) {
+    // Effect 4 schemas of non-JSON types (DateTimeUtc, Date, Option...) encode to the value itself: their canonical
+    // JSON codec is what a session stores, so that every value `set` accepts can be read back (a `...FromString`
+    // schema keeps its string form, as on the Effect 3 line)
+    const json = Schema.toCodecJson(key.schema) as unknown as Schema.Codec<A, I>
+    codec = { decode: Schema.decodeUnknownEffect(json), encode: Schema.encodeEffect(json) }
+    keyCodecs.set(key, codec)
   }
+  return codec
 }
 
 // -----------------------------------------------------------------------------
@@ -613,7 +622,7 @@ class RequestSession implements SessionHandle {
 
   decode<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
     return Effect.catch(
-      Effect.map(key.decode(encoded), Option.some),
+      Effect.map(keyCodec(key).decode(encoded), Option.some),
       (cause) =>
         key.onDecodeError === "absent"
           ? Effect.succeedNone
@@ -623,7 +632,7 @@ class RequestSession implements SessionHandle {
 
   encode<A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<I, SessionError> {
     return Effect.mapError(
-      key.encode(value),
+      keyCodec(key).encode(value),
       (cause) => new SessionError({ reason: "Encode", key: key.name, description: cause.message, cause })
     )
   }
