@@ -621,20 +621,26 @@ class RequestSession implements SessionHandle {
   }
 
   decode<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
-    return Effect.catch(
-      Effect.map(keyCodec(key).decode(encoded), Option.some),
-      (cause) =>
+    return Effect.matchEffect(keyCodec(key).decode(encoded), {
+      onFailure: (cause) =>
         key.onDecodeError === "absent"
           ? Effect.succeedNone
-          : Effect.fail(new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause }))
-    )
+          : Effect.fail(new SessionError({ reason: "Decode", key: key.name, description: cause.message, cause })),
+      onSuccess: Effect.succeedSome
+    })
   }
 
-  encode<A, I>(key: SessionKey<A, I>, value: A): Effect.Effect<I, SessionError> {
-    return Effect.mapError(
-      keyCodec(key).encode(value),
-      (cause) => new SessionError({ reason: "Encode", key: key.name, description: cause.message, cause })
-    )
+  /** Encodes `value` with the key's schema and hands the encoded form to `f` (one continuation for both). */
+  encode<A, I, B>(
+    key: SessionKey<A, I>,
+    value: A,
+    f: (encoded: I) => Effect.Effect<B, SessionError>
+  ): Effect.Effect<B, SessionError> {
+    return Effect.matchEffect(keyCodec(key).encode(value), {
+      onFailure: (cause) =>
+        Effect.fail(new SessionError({ reason: "Encode", key: key.name, description: cause.message, cause })),
+      onSuccess: f
+    })
   }
 
   /**
@@ -692,11 +698,8 @@ class RequestSession implements SessionHandle {
           this.store,
           commitRun.steps,
           undefined,
-          (error) => this.storeOp("other", Effect.fail(error))
-        ).pipe(
-          Effect.tapError(() =>
-            commitRun.orphan === undefined ? Effect.void : Effect.ignore(this.store.delete(commitRun.orphan))
-          )
+          (error) => this.storeOp("other", Effect.fail(error)),
+          () => commitRun.orphan === undefined ? Effect.void : Effect.ignore(this.store.delete(commitRun.orphan))
         )
         return commitRun.optional ? optional(steps) : steps
       })
@@ -724,50 +727,70 @@ const storedSession = (key: string, entry: Entry, now: number): Option.Option<St
 
 /**
  * Runs a generator of store commands against `store`, passing each answer back, until it returns; a store failure
- * goes to `onStoreError`, anything the generator throws becomes a `SessionError`.
+ * goes to `onStoreError`, anything the generator throws becomes a `SessionError`. `cleanup` runs before a failure
+ * is returned (a commit deletes there the renewed record it wrote but never made reachable). One continuation per
+ * command: this is the path of every request that changes its session.
  */
 const drive = <A>(
   store: Store.SessionStoreService,
   steps: Generator<Commit.Command, A, Commit.Answer>,
   answer: Commit.Answer,
-  onStoreError: (error: Store.SessionStoreError) => Effect.Effect<never, SessionError>
+  onStoreError: (error: Store.SessionStoreError) => Effect.Effect<never, SessionError>,
+  cleanup?: () => Effect.Effect<void>
 ): Effect.Effect<A, SessionError> => {
   let step: IteratorResult<Commit.Command, A>
   try {
     step = steps.next(answer)
   } catch (cause) {
-    return Effect.fail(commitError(cause))
+    const error = Effect.fail(commitError(cause))
+    return cleanup === undefined ? error : Effect.andThen(cleanup(), error)
   }
   if (step.done) return Effect.succeed(step.value)
-  return Effect.flatMap(
-    Effect.catch(execute(store, step.value), onStoreError),
-    (next) => drive(store, steps, next, onStoreError)
-  )
+  const command = step.value
+  return Effect.matchEffect(execute(store, command), {
+    onFailure: (error) => cleanup === undefined ? onStoreError(error) : Effect.andThen(cleanup(), onStoreError(error)),
+    onSuccess: (result) => drive(store, steps, answerOf(command, result), onStoreError, cleanup)
+  })
 }
 
+/** What the store answers to `command`, as `execute` gives it (turned into the generator's answer by `answerOf`). */
 const execute = (
   store: Store.SessionStoreService,
   command: Commit.Command
-): Effect.Effect<Commit.Answer, Store.SessionStoreError> => {
+): Effect.Effect<unknown, Store.SessionStoreError> => {
   switch (command._tag) {
     case "Load":
-      return Effect.map(store.load(command.key), (found) => Option.isSome(found) ? toEntry(found.value) : undefined)
+      return store.load(command.key)
     case "SaveIf":
-      return Effect.map(
-        store.saveIf(
-          command.key,
-          command.data,
-          DateTime.makeUnsafe(command.expiry),
-          command.expected === undefined ? Option.none() : Option.some(command.expected)
-        ),
-        Option.getOrUndefined
+      return store.saveIf(
+        command.key,
+        command.data,
+        DateTime.makeUnsafe(command.expiry),
+        command.expected === undefined ? Option.none() : Option.some(command.expected)
       )
     case "Touch":
       return store.touch(command.key, DateTime.makeUnsafe(command.expiry), command.expected)
     case "Delete":
-      return Effect.as(store.delete(command.key), undefined)
+      return store.delete(command.key)
     case "Backoff":
       return wallClockSleep(command.millis)
+  }
+}
+
+/** The generator's answer to `command`, from what `execute` gave. */
+const answerOf = (command: Commit.Command, result: unknown): Commit.Answer => {
+  switch (command._tag) {
+    case "Load": {
+      const found = result as Option.Option<Store.StoredEntry>
+      return Option.isSome(found) ? toEntry(found.value) : undefined
+    }
+    case "SaveIf":
+      return Option.getOrUndefined(result as Option.Option<string>)
+    case "Touch":
+      return result as boolean
+    case "Delete":
+    case "Backoff":
+      return undefined
   }
 }
 
@@ -842,11 +865,12 @@ const functions: { readonly [K in FunctionName]: (s: RequestSession) => SessionS
     s.ready(() => s.state.has(key.name) ? s.decode(key, s.state.value(key.name)) : Effect.succeedNone),
   set: (s) => (key, value) =>
     s.change((now) =>
-      Effect.flatMap(
-        s.encode(key, value),
+      s.encode(key, value, (encoded) => {
         // the commit may have started while the value was being encoded
-        (encoded) => s.state.closed ? afterCommit : Effect.sync(() => s.state.set(key.name, encoded, now))
-      )
+        if (s.state.closed) return afterCommit
+        s.state.set(key.name, encoded, now)
+        return Effect.void
+      })
     ),
   remove: (s) => (key) => s.change((now) => Effect.sync(() => s.state.remove(key.name, now))),
   pop: (s) => (key) =>
