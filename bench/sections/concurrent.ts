@@ -7,7 +7,7 @@
  * The previous implementation is a commit of this repository (`PREVIOUS_COMMIT`), checked out in a temporary git
  * worktree and built (`lib/previous.ts`); both implementations run the same server file (`servers/effect.ts` in
  * `BENCH_MODE=keys`, and its Effect 4 twin) on each engine and line, each server in its own process, in the same
- * run, in alternation:
+ * run, in alternation, one pair at a time (only its two servers are up while it is measured):
  *
  * - `/put` and `/get`, as in section 2: 50 connections, each with its own session (no conflicts), autocannon.
  * - Conflicts: bursts of 16 concurrent requests on ONE session, each setting its own key, repeated on a fresh
@@ -141,7 +141,6 @@ export const runConcurrent = async (
   const lines: Array<Line> = effect4?.http === true ? [3, 4] : [3]
   const previous: Previous = await checkoutPrevious(PREVIOUS_COMMIT, lines, log)
   const pairs = pairsFor(effect4, previous.commit)
-  const specs = pairs.flat()
   const dir = await mkdtemp(Path.join(tmpdir(), "effect-session-bench-concurrent-"))
   const running: Array<Running<Spec>> = []
   let redis: RedisServer | undefined
@@ -158,56 +157,58 @@ export const runConcurrent = async (
         ? previous.server(spec.line, env)
         : { node: nodeFor(spec.line), args: [...NODE_IMPORTS, scriptPath(spec.line, "servers/effect.ts")], env }
     }
-    log(`  starting ${specs.length} servers and the load generator`)
-    await startServers(specs, launch, running, log)
     loader = await Loader.start()
-    const byName = new Map(running.map((server) => [server.spec.name, server]))
-    const serverPairs = pairs.map(([a, b]) => [byName.get(a.name)!, byName.get(b.name)!] as const)
-    log(`  creating ${settings.connections} sessions per server`)
-    for (const server of running) server.cookies = await createSessions(server, settings.connections)
-
-    const measure = (server: Running<Spec>, path: string, duration: number) =>
-      loader!.load({
-        url: server.base + path,
-        connections: settings.connections,
-        duration,
-        cookies: server.cookies,
-        expectBody: path === "/get" ? "Hello world!\n" : "OK\n"
-      })
-    if (settings.warmup > 0) {
-      log(`  warm-up: ${settings.warmup} s per server and path, and a burst each`)
-      for (const server of running) {
-        for (const path of PATHS) await measure(server, path, settings.warmup)
-        await loader.bursts({ base: server.base, writers: settings.writers, duration: 0 })
-      }
-    }
     const loads = new Map<string, Array<LoadResult>>()
     const bursts = new Map<string, Array<BurstResult>>()
-    for (let round = 0; round < settings.rounds; round++) {
-      // the two servers of a pair one after the other on each path: what the ratio compares is measured together
-      for (const [path, server] of roundOrder(serverPairs, round, PATHS)) {
-        const result = await measure(server, path, settings.duration)
-        const key = `${server.spec.name} ${path}`
-        loads.set(key, [...(loads.get(key) ?? []), result])
-        log(loadLine(round, settings.rounds, server.spec.name, 42, path, result))
-      }
-    }
-    for (let round = 0; round < settings.rounds; round++) {
-      for (const [, server] of roundOrder(serverPairs, round, [""])) {
-        const result = await loader.bursts({
-          base: server.base,
-          writers: settings.writers,
-          duration: settings.burstSeconds
+    // One pair at a time: only its two servers are up while it is measured (with all of them up, the idle ones'
+    // timers and memory added noise that did not hit both servers of a pair alike)
+    for (const pair of pairs) {
+      log(`  starting ${pair[0].name} and ${pair[1].name}`)
+      await startServers(pair, launch, running, log)
+      const servers = [running.at(-2)!, running.at(-1)!] as const
+      for (const server of servers) server.cookies = await createSessions(server, settings.connections)
+      const measure = (server: Running<Spec>, path: string, duration: number) =>
+        loader!.load({
+          url: server.base + path,
+          connections: settings.connections,
+          duration,
+          cookies: server.cookies,
+          expectBody: path === "/get" ? "Hello world!\n" : "OK\n"
         })
-        bursts.set(server.spec.name, [...(bursts.get(server.spec.name) ?? []), result])
-        log(
-          `  round ${round + 1}/${settings.rounds} ${server.spec.name.padEnd(42)} ${
-            String(result.bursts).padStart(5)
-          } bursts of ${settings.writers}: ${fmtRate(burstRate(result)).padStart(7)} req/s  lost ${result.lost} of ${
-            result.written + result.failed
-          }${result.failed > 0 ? `, failed ${result.failed} (${result.firstFailure?.trim().slice(0, 80)})` : ""}`
-        )
+      if (settings.warmup > 0) {
+        for (const server of servers) {
+          for (const path of PATHS) await measure(server, path, settings.warmup)
+          await loader.bursts({ base: server.base, writers: settings.writers, duration: 0 })
+        }
       }
+      for (let round = 0; round < settings.rounds; round++) {
+        // the two servers one after the other on each path, the current one first on even rounds: what the
+        // ratio compares is measured together
+        for (const [path, server] of roundOrder([servers], round, PATHS)) {
+          const result = await measure(server, path, settings.duration)
+          const key = `${server.spec.name} ${path}`
+          loads.set(key, [...(loads.get(key) ?? []), result])
+          log(loadLine(round, settings.rounds, server.spec.name, 42, path, result))
+        }
+      }
+      for (let round = 0; round < settings.rounds; round++) {
+        for (const [, server] of roundOrder([servers], round, [""])) {
+          const result = await loader.bursts({
+            base: server.base,
+            writers: settings.writers,
+            duration: settings.burstSeconds
+          })
+          bursts.set(server.spec.name, [...(bursts.get(server.spec.name) ?? []), result])
+          log(
+            `  round ${round + 1}/${settings.rounds} ${server.spec.name.padEnd(42)} ${
+              String(result.bursts).padStart(5)
+            } bursts of ${settings.writers}: ${fmtRate(burstRate(result)).padStart(7)} req/s  lost ${result.lost} of ${
+              result.written + result.failed
+            }${result.failed > 0 ? `, failed ${result.failed} (${result.firstFailure?.trim().slice(0, 80)})` : ""}`
+          )
+        }
+      }
+      await Promise.all(servers.map(stopServer))
     }
     return [loadTable(loads, pairs, settings, previous, effect4), burstTable(bursts, pairs, settings, previous)]
   } finally {
