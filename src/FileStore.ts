@@ -61,6 +61,7 @@ import { open } from "./fileStore/open.js"
 import { resolveLogPaths } from "./fileStore/paths.js"
 import { rewriteLog } from "./fileStore/rewrite.js"
 import * as Writer from "./fileStore/writer.js"
+import { withNow } from "./internal/clock.js"
 import * as Options from "./internal/options.js"
 import { sweepExpired } from "./internal/sweep.js"
 import * as Store from "./Store.js"
@@ -288,13 +289,13 @@ export const make = (
 
     const store = Store.make({
       find: (token) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (log.closed) return Effect.fail(closed("find"))
           const data = index.find(token, now)
           return data === undefined ? Effect.succeedNone : Effect.succeed(Option.some(data))
         }),
       save: (token, data, expiry) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (log.closed) return Effect.fail(closed("save"))
           const tokenBytes = encodeToken(token)
           if (typeof tokenBytes === "string") return Effect.fail(invalid("save", tokenBytes))
@@ -316,7 +317,7 @@ export const make = (
         )
       })),
       load: (key) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (log.closed) return Effect.fail(closed("load"))
           const entry = index.live(key, now)
           return entry === undefined ? Effect.succeedNone : Effect.succeed(Option.some<Store.StoredEntry>({
@@ -329,7 +330,7 @@ export const make = (
       // write acknowledged before (see `planBatch`). A version, once replaced, never comes back: when the index
       // already refuses, the answer is given at once.
       saveIf: (key, data, expiry, expected) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (log.closed) return Effect.fail(closed("saveIf"))
           const tokenBytes = encodeToken(key)
           if (typeof tokenBytes === "string") return Effect.fail(invalid("saveIf", tokenBytes))
@@ -352,7 +353,7 @@ export const make = (
           )
         }),
       touch: (key, expiry, expected) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (log.closed) return Effect.fail(closed("touch"))
           const version = parseVersion(expected)
           const current = index.live(key, now)

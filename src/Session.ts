@@ -22,10 +22,12 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Codec from "./core/codec.js"
 import * as Commit from "./core/commit.js"
+import { CommitQueue, type Turn, TURN_WAIT_MS } from "./core/commitQueue.js"
 import * as Cookie from "./core/cookie.js"
 import * as Errors from "./core/sessionError.js"
 import { type Entry, read, type SessionConfig, SessionState } from "./core/sessionState.js"
 import * as UserIndex from "./core/userIndex.js"
+import { withNow } from "./internal/clock.js"
 import * as Store from "./Store.js"
 
 // -----------------------------------------------------------------------------
@@ -512,6 +514,7 @@ export const makeManager = (
     const resolved = yield* resolveOptions(options)
     const store = yield* Store.SessionStore
     const config = toConfig(resolved)
+    const turns = new CommitQueue()
     const run = <A>(steps: (now: number) => Generator<Commit.Command, A, Commit.Answer>) =>
       Effect.uninterruptible(Effect.flatMap(Clock.currentTimeMillis, (now) =>
         drive(store, steps(now), undefined, (error) =>
@@ -527,7 +530,7 @@ export const makeManager = (
     return SessionManager.of({
       options: resolved,
       begin: (cookieValue) =>
-        new RequestSession(new SessionState(config, cookieValue), store),
+        new RequestSession(new SessionState(config, cookieValue), store, turns),
       listUserSessions: (userId) =>
         Effect.map(run((now) => UserIndex.list(userId, now, config.idleTimeout)), (list) => list.map(toUserSession)),
       revokeSession: (key) => run((now) => UserIndex.revoke(key, now)),
@@ -599,7 +602,14 @@ export const layerConfig = (
 
 /** The store, the clock and the values' Schemas around one request's `SessionState`. */
 class RequestSession implements SessionHandle {
-  constructor(readonly state: SessionState, readonly store: Store.SessionStoreService) {}
+  constructor(
+    readonly state: SessionState,
+    readonly store: Store.SessionStoreService,
+    private readonly turns: CommitQueue
+  ) {}
+
+  /** The commit queue's mark when the session was loaded (see `CommitQueue.now`). */
+  private since = 0
 
   private service: SessionService | undefined = undefined
 
@@ -615,7 +625,7 @@ class RequestSession implements SessionHandle {
 
   /** Runs `f` with the current time once the session is loaded. */
   readyAt<A, E>(f: (now: number) => Effect.Effect<A, E>): Effect.Effect<A, E | SessionError> {
-    return this.ready(() => Effect.flatMap(Clock.currentTimeMillis, f))
+    return this.ready(() => withNow(f))
   }
 
   decode<A, I>(key: SessionKey<A, I>, encoded: unknown): Effect.Effect<Option.Option<A>, SessionError> {
@@ -646,31 +656,43 @@ class RequestSession implements SessionHandle {
    * outage logs one line per request; see `SessionState.storeFailed`).
    */
   storeOp<A>(during: "load" | "other", op: Effect.Effect<A, Store.SessionStoreError>): Effect.Effect<A, SessionError> {
-    return Effect.catchAll(op, (cause) => {
-      const error = storeError(cause)
-      return this.state.storeFailed(during)
-        ? Effect.andThen(logStoreFailure(error), Effect.fail(error))
-        : Effect.fail(error)
-    })
+    return Effect.catchAll(op, (cause) => this.storeFailure(during, cause))
+  }
+
+  /** `storeOp`'s answer to a failure of the store. */
+  private storeFailure(during: "load" | "other", cause: Store.SessionStoreError): Effect.Effect<never, SessionError> {
+    const error = storeError(cause)
+    return this.state.storeFailed(during)
+      ? Effect.andThen(logStoreFailure(error), Effect.fail(error))
+      : Effect.fail(error)
   }
 
   /** A change to the session: refused once the commit has started (the change could not be saved). */
   change<A>(f: (now: number) => Effect.Effect<A, SessionError>): Effect.Effect<A, SessionError> {
-    return Effect.suspend(() => this.state.closed ? afterCommit : this.readyAt(f))
+    return Effect.suspend(() => {
+      if (this.state.closed) return afterCommit
+      return this.state.loaded ? withNow(f) : Effect.flatMap(this.load, () => withNow(f))
+    })
   }
 
   private get load(): Effect.Effect<void, SessionError> {
-    return Effect.flatMap(Clock.currentTimeMillis, (now) => {
+    return withNow((now) => {
       const lookup = this.state.lookup
-      if (lookup === undefined) return Effect.sync(() => this.state.loadFrom(undefined, now))
-      return this.storeOp("load", this.store.load(lookup)).pipe(
-        Effect.flatMap((found) => {
+      if (lookup === undefined) {
+        this.state.loadFrom(undefined, now)
+        return Effect.void
+      }
+      this.since = this.turns.now
+      // one continuation for the store's answer, failed or not
+      return Effect.matchEffect(this.store.load(lookup), {
+        onFailure: (cause) => this.storeFailure("load", cause),
+        onSuccess: (found) => {
           const corrupt = this.state.loadFrom(Option.isSome(found) ? toEntry(found.value) : undefined, now)
           return corrupt === undefined
             ? Effect.void
             : Effect.fail(new SessionError({ reason: "Corrupt", description: corrupt }))
-        })
-      )
+        }
+      })
     })
   }
 
@@ -690,17 +712,22 @@ class RequestSession implements SessionHandle {
       if (state.status === "unmodified" && state.destroyKey === undefined && state.config.idleTimeout === undefined) {
         return Effect.succeed(Commit.UNCHANGED)
       }
-      const run = Effect.flatMap(Clock.currentTimeMillis, (now) => {
-        const commitRun = new Commit.CommitRun(state, now, aborted)
-        const steps = drive(
-          this.store,
-          commitRun.steps,
-          undefined,
-          (error) => this.storeOp("other", Effect.fail(error)),
-          () => commitRun.orphan === undefined ? Effect.void : Effect.ignore(this.store.delete(commitRun.orphan))
-        )
-        return commitRun.optional ? optional(steps) : steps
-      })
+      const commit = (turn: Turn | undefined) =>
+        withNow((now) => {
+          const commitRun = new Commit.CommitRun(state, now, aborted)
+          commitRun.stale = turn !== undefined && turn.stale
+          const steps = drive(
+            this.store,
+            commitRun.steps,
+            undefined,
+            (error) => this.storeOp("other", Effect.fail(error)),
+            () => commitRun.orphan === undefined ? Effect.void : Effect.ignore(this.store.delete(commitRun.orphan))
+          )
+          return commitRun.optional ? optional(steps) : steps
+        })
+      // commits of one session in this process write its record in turn (see core/commitQueue.ts)
+      const key = Commit.CommitRun.turnKey(state, aborted)
+      const run = key === undefined ? commit(undefined) : inTurn(this.turns, key, this.since, commit)
       return Effect.uninterruptible(
         !aborted && Commit.CommitRun.needsLoad(state) ? Effect.andThen(optional(this.load), run) : run
       )
@@ -800,6 +827,44 @@ const wallClockSleep = (millis: number): Effect.Effect<undefined> =>
   millis <= 0 ? Effect.succeed(undefined) : Effect.async<undefined>((resume) => {
     const timer = setTimeout(() => resume(Effect.succeed(undefined)), millis)
     return Effect.sync(() => clearTimeout(timer))
+  })
+
+/**
+ * Runs `f` in its turn on `key` (released when it ends, however it ends), or without one when the turn does not
+ * come within `TURN_WAIT_MS` (a commit ahead is stuck on a stalled store): the conditional writes decide then.
+ * Commits run uninterruptibly, so a turn handed over is always taken and released.
+ */
+const inTurn = <A, E>(
+  queue: CommitQueue,
+  key: string,
+  since: number,
+  f: (turn: Turn | undefined) => Effect.Effect<A, E>
+): Effect.Effect<A, E> =>
+  Effect.suspend(() => {
+    const turn = queue.tryTake(key, since)
+    if (turn !== undefined) return Effect.ensuring(f(turn), Effect.sync(() => queue.release(turn)))
+    return Effect.flatMap(
+      waitTurn(queue, key, since),
+      (turn) => turn === undefined ? f(undefined) : Effect.ensuring(f(turn), Effect.sync(() => queue.release(turn)))
+    )
+  })
+
+const waitTurn = (queue: CommitQueue, key: string, since: number): Effect.Effect<Turn | undefined> =>
+  Effect.async<Turn | undefined>((resume) => {
+    let settled = false
+    let timer: ReturnType<typeof setTimeout> | undefined = undefined
+    const cancel = queue.wait(key, since, (turn) => {
+      settled = true
+      if (timer !== undefined) clearTimeout(timer)
+      resume(Effect.succeed(turn))
+    })
+    if (!settled) {
+      timer = setTimeout(() => {
+        settled = true
+        cancel()
+        resume(Effect.succeed(undefined))
+      }, TURN_WAIT_MS)
+    }
   })
 
 const toEntry = (entry: Store.StoredEntry): Entry => ({

@@ -716,16 +716,19 @@ describeRedis("binaries", "RedisStore outages and release", () => {
       assert.isTrue(messages.some((message) => message.includes("last connection error: ")), messages.join("\n"))
     }))
 
-  it.scopedLive("SCRIPT FLUSH on the server: the scripts are sent again in full (NOSCRIPT) and every operation works", () =>
+  it.scopedLive("SCRIPT FLUSH on the server: the scripts are sent again in full (NOSCRIPT) and every operation works, on a client with and without auto-pipelining", () =>
     Effect.gen(function*() {
       const server = yield* startServer
       const admin = yield* adminClient({ port: server.port })
-      const store = yield* RedisStore.make({ url: server.url, prefix: freshPrefix("noscript") })
+      const prefix = freshPrefix("noscript")
+      // the store's own client auto-pipelines: `load` is GET and PTTL in one write, the scripts are saveIf's and touch's
+      const store = yield* RedisStore.make({ url: server.url, prefix })
+      const ownShas = [SAVE_IF.sha, TOUCH.sha]
       const expiry = yield* inFuture("10 minutes")
       const first = Option.getOrThrow(yield* store.saveIf("t", bytes("one"), expiry, Option.none()))
       assert.isTrue(yield* store.touch("t", expiry, first))
       assert.isTrue(Option.isSome(yield* store.load("t")))
-      assert.deepStrictEqual(yield* promise(() => admin.script("EXISTS", ...scriptShas)), [1, 1, 1])
+      assert.deepStrictEqual(yield* promise(() => admin.script("EXISTS", ...ownShas)), [1, 1])
 
       yield* promise(() => admin.script("FLUSH"))
       assert.deepStrictEqual(yield* promise(() => admin.script("EXISTS", ...scriptShas)), [0, 0, 0])
@@ -738,10 +741,25 @@ describeRedis("binaries", "RedisStore outages and release", () => {
       assert.strictEqual(Option.getOrThrow(loaded).version, first)
       assert.isTrue(touched)
       assert.deepStrictEqual(written, Option.some(sha1(bytes("two"))))
-      assert.deepStrictEqual(yield* promise(() => admin.script("EXISTS", ...scriptShas)), [1, 1, 1])
+      assert.deepStrictEqual(yield* promise(() => admin.script("EXISTS", ...ownShas)), [1, 1])
       const second = yield* store.saveIf("t", bytes("three"), expiry, Option.some(first))
       assert.deepStrictEqual(second, Option.some(sha1(bytes("three"))))
       assert.deepStrictEqual(Option.getOrThrow(yield* store.find("t")), bytes("three"))
+
+      // a caller's client without auto-pipelining reads with the LOAD script (one write), sent again after a FLUSH
+      const caller = yield* Effect.acquireRelease(
+        Effect.sync(() => new Redis(server.url, { maxRetriesPerRequest: 1 })),
+        (client) => promise(() => client.quit().catch(() => "")).pipe(Effect.andThen(() => client.disconnect()))
+      )
+      const borrowed = yield* RedisStore.fromClient(caller, { prefix })
+      const loaded3 = Option.getOrThrow(yield* borrowed.load("t"))
+      assert.strictEqual(loaded3.version, sha1(bytes("three")))
+      assert.deepStrictEqual(yield* promise(() => admin.script("EXISTS", LOAD.sha)), [1])
+      yield* promise(() => admin.script("FLUSH"))
+      assert.deepStrictEqual(Option.getOrThrow(yield* borrowed.load("t")).data, bytes("three"))
+      // both reads report the entry's expiry alike (its PTTL)
+      const own = Option.getOrThrow(yield* store.load("t"))
+      assert.isBelow(Math.abs(DateTime.toEpochMillis(own.expiry) - DateTime.toEpochMillis(loaded3.expiry)), 1000)
     }))
 
   it.scopedLive("layer(options) closes its connection on release; operations then fail as Closed", () =>

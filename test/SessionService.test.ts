@@ -4,7 +4,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as DateTime from "effect/DateTime"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -25,6 +27,30 @@ const slowFinds = (delays: ReadonlyArray<number>) =>
       return Store.make({
         ...store,
         load: (key) => Effect.zipRight(Effect.sleep(delays[n++] ?? 0), store.load(key))
+      })
+    })
+  ).pipe(Layer.provide(MemStore.layer()))
+
+/**
+ * A real MemStore whose first `saveIf` of an existing entry (one with an expected version) starts (`stalled` is
+ * resolved) and then waits until `resume` is.
+ */
+const stallFirstSave = (stalled: Deferred.Deferred<void>, resume: Deferred.Deferred<void>) =>
+  Layer.effect(
+    Store.SessionStore,
+    Effect.map(Store.SessionStore, (store) => {
+      let n = 0
+      return Store.make({
+        ...store,
+        saveIf: (key, data, expiry, expected) =>
+          Effect.suspend(() =>
+            Option.isSome(expected) && n++ === 0
+              ? Effect.zipRight(
+                Effect.zipRight(Deferred.succeed(stalled, undefined), Deferred.await(resume)),
+                store.saveIf(key, data, expiry, expected)
+              )
+              : store.saveIf(key, data, expiry, expected)
+          )
       })
     })
   ).pipe(Layer.provide(MemStore.layer()))
@@ -229,4 +255,35 @@ describe("Session service", () => {
       assert.strictEqual(wrong.reason, "Encode")
       assert.strictEqual(wrong.key, "at")
     }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(MemStore.layer())))))
+
+  it.live(
+    "a commit stuck on a stalled store holds the session's next commit for at most its turn's wait",
+    () =>
+      Effect.gen(function*() {
+        const stalled = yield* Deferred.make<void>()
+        const resume = yield* Deferred.make<void>()
+        yield* Effect.gen(function*() {
+          const manager = yield* Session.SessionManager
+          const token = yield* seed
+          const first = manager.begin(token)
+          const second = manager.begin(token)
+          yield* first.session.set(A, "first")
+          yield* second.session.set(B, 2)
+          // the first commit takes the session's turn, then its write stalls
+          const stuck = yield* Effect.fork(first.commit)
+          yield* Deferred.await(stalled)
+          // the second waits for the turn (TURN_WAIT_MS), then goes ahead without it
+          const result = yield* second.commit
+          assert.strictEqual(result._tag, "SetCookie")
+          assert.isTrue(Option.isNone(yield* Fiber.poll(stuck)), "the first commit is still stuck")
+          yield* Deferred.succeed(resume, undefined)
+          // its write meets the second's: it reads the record again and merges (the conditional write decides)
+          assert.strictEqual((yield* Fiber.join(stuck))._tag, "SetCookie")
+          const after = manager.begin(token)
+          assert.deepStrictEqual(yield* after.session.get(A), Option.some("first"))
+          assert.deepStrictEqual(yield* after.session.get(B), Option.some(2))
+        }).pipe(Effect.provide(Session.layer().pipe(Layer.provide(stallFirstSave(stalled, resume)))))
+      }),
+    10_000
+  )
 })

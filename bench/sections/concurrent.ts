@@ -80,13 +80,18 @@ const engineName: Record<Effect4Engine, string> = {
 }
 const PATHS = ["/put", "/get"] as const
 
-/** The pairs (line, engine) measured, each with its current and previous server. */
+/**
+ * The pairs (line, engine) measured, each with its current and previous server. `BENCH_PAIRS` (such as
+ * `4:memory,4:redis`) keeps only the pairs it names, to measure one change quickly; unset, every pair.
+ */
 const pairsFor = (effect4: Effect4Run | undefined, previous: string) => {
   const lines: Array<Line> = effect4?.http === true ? [3, 4] : [3]
+  const wanted = process.env.BENCH_PAIRS?.split(",").map((s) => s.trim()).filter((s) => s.length > 0)
   const pairs: Array<readonly [Spec, Spec]> = []
   for (const line of lines) {
     for (const engine of ENGINES) {
       if (line === 4 && !effect4!.engines.includes(engine)) continue
+      if (wanted !== undefined && wanted.length > 0 && !wanted.includes(`${line}:${engine}`)) continue
       const name = (what: string) => `Effect ${line} + ${engineName[engine]}, ${what}`
       pairs.push([
         { name: name("current"), line, engine, version: "current" },

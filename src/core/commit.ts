@@ -71,10 +71,25 @@ export class CommitRun {
   orphan: string | undefined = undefined
   readonly optional: boolean
   readonly steps: Generator<Command, CommitResult, Answer>
+  /**
+   * Whether the version the request loaded is likely gone (another commit of this process wrote the record since,
+   * see `commitQueue.ts`): the update then reads the record first instead of trying a write that would fail. Set
+   * before the first step.
+   */
+  stale = false
 
   constructor(readonly state: SessionState, readonly now: number, aborted = false) {
     this.optional = state.status === "unmodified"
     this.steps = aborted ? this.abort() : this.run()
+  }
+
+  /**
+   * The store key whose commits must take turns (`CommitQueue`): the stored session a changed session writes back
+   * (merged, or renewed away from). `undefined` for a commit that writes no existing record conditionally (a new
+   * session, a destroy, an idle extension, an aborted request).
+   */
+  static turnKey(state: SessionState, aborted: boolean): string | undefined {
+    return !aborted && state.status === "modified" ? state.base?.key : undefined
   }
 
   /** Whether, with an idle timeout, the commit of an unchanged session must load it first (to touch it). */
@@ -156,11 +171,19 @@ export class CommitRun {
     const { state, now } = this
     let base = loaded
     let following = followed
+    // whether `base` is a record read since the request loaded (then its changes are merged into it)
+    let reread = followed
     if (state.userSet && state.user !== undefined) {
       yield* UserIndex.add(state.user, base.key, Math.max(state.deadline, base.deadline), now)
     }
+    if (this.stale && !followed) {
+      const next = yield* this.reread(base.key, following)
+      if (next === undefined) return UNCHANGED
+      ;({ base, following } = next)
+      reread = true
+    }
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const record = attempt === 0 && !followed ? state.record() : state.record(base)
+      const record = reread ? state.record(base) : state.record()
       const expiry = this.expiryOf(record)
       if (expiry <= now) {
         // the deadline was moved into the past: the session ends
@@ -174,19 +197,10 @@ export class CommitRun {
       }
       if (attempt + 1 === MAX_ATTEMPTS) break
       yield backoff(attempt + 1)
-      const reading = yield* this.reload(base.key)
-      if (reading._tag === "Marker") {
-        // renewed since this request loaded it: merge into the renewed session, once, without learning its token
-        if (following) return UNCHANGED
-        following = true
-        const moved = yield* this.reload(reading.to)
-        if (moved._tag !== "Live") return UNCHANGED
-        base = moved.base
-      } else if (reading._tag === "Live") {
-        base = reading.base
-      } else {
-        return UNCHANGED
-      }
+      const next = yield* this.reread(base.key, following)
+      if (next === undefined) return UNCHANGED
+      ;({ base, following } = next)
+      reread = true
     }
     throw new CommitConflict()
   }
@@ -239,6 +253,24 @@ export class CommitRun {
       base = reading.base
     }
     throw new CommitConflict()
+  }
+
+  /**
+   * The record to merge into, read again from `key`: after a renew, the renewed one (followed once, and then
+   * `following`: the response sets no cookie); `undefined` when the session is gone.
+   */
+  private *reread(
+    key: string,
+    following: boolean
+  ): Generator<Command, { readonly base: Base; readonly following: boolean } | undefined, Answer> {
+    const reading = yield* this.reload(key)
+    if (reading._tag === "Marker") {
+      // renewed since this request loaded it: merge into the renewed session, once, without learning its token
+      if (following) return undefined
+      const moved = yield* this.reload(reading.to)
+      return moved._tag === "Live" ? { base: moved.base, following: true } : undefined
+    }
+    return reading._tag === "Live" ? { base: reading.base, following } : undefined
   }
 
   private *reload(key: string): Generator<Command, ReturnType<typeof read>, Answer> {

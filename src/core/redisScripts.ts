@@ -12,8 +12,9 @@
  * store's deadline bounds. The caller's client is not changed (no `defineCommand`).
  *
  * Live means what `find` returns on the Effect side: a key whose `PTTL` is 0 (it expires within the current
- * millisecond) counts as gone in every script, so that `load` (which would report an expiry of now) and the
- * conditions of `saveIf` and `touch` agree.
+ * millisecond) counts as gone for `load` (which would report an expiry of now), for `saveIf` without a version and
+ * for `touch`. The one exception is `saveIf` with a version (see `SAVE_IF`): it writes an entry in its last
+ * millisecond that still holds the version a request loaded while it was live.
  *
  * @internal
  */
@@ -52,16 +53,20 @@ return {redis.call('GET', KEYS[1]), ttl}`
  * `saveIf`: ARGV = value, milliseconds to live (not above 0: remove the entry), and the expected version, absent
  * for "only when there is no live entry". 1 when the condition held (and the entry was written or removed), else 0.
  *
+ * With a version, the entry is read with `GET` alone (one command fewer: the script's cost is mostly per command):
+ * `GET` answers nothing for an expired entry, and an entry in its last millisecond (`PTTL` 0) that still holds the
+ * version the request loaded while it was live is written, as it would have been a millisecond earlier.
+ *
  * @internal
  */
 export const SAVE_IF = script(
   `local key = KEYS[1]
-local ttl = redis.call('PTTL', key)
-local live = ttl > 0 or ttl == -1
 if #ARGV >= 3 then
-  if not live or redis.sha1hex(redis.call('GET', key)) ~= ARGV[3] then return 0 end
-elseif live then
-  return 0
+  local value = redis.call('GET', key)
+  if not value or redis.sha1hex(value) ~= ARGV[3] then return 0 end
+else
+  local ttl = redis.call('PTTL', key)
+  if ttl > 0 or ttl == -1 then return 0 end
 end
 if tonumber(ARGV[2]) > 0 then
   redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
@@ -146,14 +151,26 @@ export const toLoaded = (reply: unknown, nowMillis: number): Loaded | undefined 
   if (!Array.isArray(reply) || !(reply[0] instanceof Buffer) || typeof reply[1] !== "number") {
     throw unexpected("load", reply)
   }
-  const value: Buffer = reply[0]
-  const ttl: number = reply[1]
-  return {
-    data: copyReply(value),
-    version: versionOf(value),
-    expiryMillis: ttl < 0 ? NO_EXPIRY_MILLIS : nowMillis + ttl
-  }
+  return loadedOf(reply[0], reply[1], nowMillis)
 }
+
+/**
+ * The replies of `GET` and `PTTL` of one key, sent together, as the entry (`undefined` when there is none, as
+ * `LOAD` decides it: no value, or a `PTTL` of -2 or 0).
+ *
+ * @internal
+ */
+export const toLoadedPair = (value: unknown, ttl: unknown, nowMillis: number): Loaded | undefined => {
+  if (value === null || ttl === -2 || ttl === 0) return undefined
+  if (!(value instanceof Buffer) || typeof ttl !== "number") throw unexpected("load", [value, ttl])
+  return loadedOf(value, ttl, nowMillis)
+}
+
+const loadedOf = (value: Buffer, ttl: number, nowMillis: number): Loaded => ({
+  data: copyReply(value),
+  version: versionOf(value),
+  expiryMillis: ttl < 0 ? NO_EXPIRY_MILLIS : nowMillis + ttl
+})
 
 /** The reply of `SAVE_IF` or `TOUCH`: whether the condition held. @internal */
 export const toApplied = (method: string, reply: unknown): boolean => {

@@ -180,9 +180,15 @@ export class SessionState {
     return this.config.hashTokenInStore ? Token.hash(token) : token
   }
 
+  private lookupKey: string | undefined | null = null
+
   /** The store key to read at first use; `undefined` when the request has no token (a new session). */
   get lookup(): string | undefined {
-    return this.cookieToken === undefined ? undefined : this.storeKey(this.cookieToken)
+    // a digest when hashTokenInStore is on: computed once per request
+    if (this.lookupKey === null) {
+      this.lookupKey = this.cookieToken === undefined ? undefined : this.storeKey(this.cookieToken)
+    }
+    return this.lookupKey
   }
 
   /**

@@ -53,10 +53,16 @@ const request = (store: ModelStore, options: Partial<SessionConfig> = {}, token 
 const commit = (
   state: SessionState,
   store: ModelStore,
-  options: { readonly now?: number; readonly aborted?: boolean; readonly between?: (i: number) => void } = {}
+  options: {
+    readonly now?: number
+    readonly aborted?: boolean
+    readonly stale?: boolean
+    readonly between?: (i: number) => void
+  } = {}
 ): { readonly result: CommitResult; readonly run: CommitRun } => {
   const now = options.now ?? NOW
   const run = new CommitRun(state, now, options.aborted)
+  run.stale = options.stale === true
   let answer: Answer = undefined
   for (let i = 0;; i++) {
     const step = run.steps.next(answer)
@@ -383,5 +389,54 @@ describe("commit: overlapping requests of one session", () => {
     let total = 0
     for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) total += bound(attempt) + 1
     assert.isBelow(total, 1000)
+  })
+})
+
+describe("commit: a turn after another commit of the session (stale, see commitQueue.ts)", () => {
+  it("reads the record first and merges into it: no write that must fail, no backoff", () => {
+    const { store } = setup({ a: "x" })
+    const first = request(store)
+    const second = request(store)
+    first.set("b", 1, NOW)
+    second.set("c", 2, NOW)
+    commit(first, store)
+    store.log.length = 0
+    assert.strictEqual(commit(second, store, { stale: true }).result._tag, "SetCookie")
+    assert.deepStrictEqual(store.log, ["Load", "SaveIf"])
+    assert.deepStrictEqual(store.values(KEY), { a: "x", b: 1, c: 2 })
+  })
+
+  it("a stale hint that was wrong costs one read, nothing else", () => {
+    const { state, store } = setup({ a: "x" })
+    state.set("b", 1, NOW)
+    assert.strictEqual(commit(state, store, { stale: true }).result._tag, "SetCookie")
+    assert.deepStrictEqual(store.log.slice(-2), ["Load", "SaveIf"])
+    assert.deepStrictEqual(store.values(KEY), { a: "x", b: 1 })
+  })
+
+  it("logout sticks: the session destroyed meanwhile takes no write and gets no cookie", () => {
+    const { store } = setup({ a: "x" })
+    const logout = request(store)
+    const writer = request(store)
+    logout.destroy()
+    writer.set("b", 1, NOW)
+    commit(logout, store)
+    store.log.length = 0
+    assert.deepStrictEqual(commit(writer, store, { stale: true }).result, { _tag: "Unchanged" })
+    assert.deepStrictEqual(store.log, ["Load"])
+    assert.isFalse(store.entries.has(KEY))
+  })
+
+  it("renewed meanwhile: merges into the renewed session without learning its token", () => {
+    const { store } = setup({ a: "x" })
+    const renewer = request(store)
+    const writer = request(store)
+    renewer.renew(NOW)
+    writer.set("b", 1, NOW)
+    const renewed = commit(renewer, store).result
+    assert.strictEqual(renewed._tag, "SetCookie")
+    const newKey = sha((renewed as { token: string }).token)
+    assert.deepStrictEqual(commit(writer, store, { stale: true }).result, { _tag: "Unchanged" })
+    assert.deepStrictEqual(store.values(newKey), { a: "x", b: 1 })
   })
 })

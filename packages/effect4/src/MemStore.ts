@@ -19,6 +19,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { fromBinary, MAX_BINARY_LENGTH, toBinary } from "./core/bytes.js"
 import { formatVersion, type IndexEntry, MemoryIndex, parseVersion, VersionCounter } from "./core/memoryIndex.js"
+import { withNow } from "./internal/clock.js"
 import * as Options from "./internal/options.js"
 import { sweepExpired } from "./internal/sweep.js"
 import * as Store from "./Store.js"
@@ -132,13 +133,13 @@ export const make = (
 
     const store = Store.make({
       find: (token) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (isClosed) return Effect.fail(closed("find"))
           const entry = index.get(token, now)
           return Effect.succeed(entry === undefined ? Option.none() : Option.some(fromBinary(entry.data)))
         }),
       save: (token, data, expiry) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (isClosed) return Effect.fail(closed("save"))
           if (data.length > MAX_BINARY_LENGTH) return Effect.fail(tooLarge("save", data.length))
           const expiresAt = DateTime.toEpochMillis(expiry)
@@ -165,14 +166,14 @@ export const make = (
       })),
       // The conditional operations decide and apply in one synchronous step: no other operation runs in between.
       load: (key) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (isClosed) return Effect.fail(closed("load"))
           const entry = index.get(key, now)
           return Effect.succeed(entry === undefined ? Option.none() : Option.some(storedEntry(entry)))
         }),
       // A removal (an expiry not after now, the condition holding) answers a version that no entry ever held.
       saveIf: (key, data, expiry, expected) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (isClosed) return Effect.fail(closed("saveIf"))
           if (data.length > MAX_BINARY_LENGTH) return Effect.fail(tooLarge("saveIf", data.length))
           const current = index.get(key, now)
@@ -193,7 +194,7 @@ export const make = (
           return Effect.succeed(Option.some(formatVersion(version)))
         }),
       touch: (key, expiry, expected) =>
-        Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        withNow((now) => {
           if (isClosed) return Effect.fail(closed("touch"))
           const current = index.get(key, now)
           if (current === undefined || current.version !== parseVersion(expected)) return Effect.succeed(false)
